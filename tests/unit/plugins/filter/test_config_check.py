@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.dcvkit.session_manager.plugins.filter.config_check import (
+    dcv_broker_property_problems,
+    dcv_gateway_setting_problems,
+)
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import dcv_catalog as catalog
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import dcv_config_formats as formats
+
+TRICKY = {
+    "plain": "value",
+    "with-hash": "pa#ss",
+    "leading-space": "  x",
+    "backslash": "C:\\path\\",
+    "colon:key": "a=b:c",
+    "unicode": u"caf\u00e9",
+    "empty": "",
+    "flag": True,
+    "number": 8443,
+}
+
+
+def _render(properties):
+    return "".join("%s = %s\n" % (formats.java_properties_key(k), formats.java_properties_value(v))
+                   for k, v in properties.items())
+
+
+def test_properties_round_trip():
+    assert formats.java_properties_problems(_render(TRICKY), TRICKY) == []
+
+
+def test_properties_agree_with_javaproperties_library():
+    javaproperties = pytest.importorskip("javaproperties")
+    text = _render(TRICKY) + "continued = one\\\n    two\n! comment\n  # comment\nspaced    value here\n"
+    mine, duplicates = formats.parse_java_properties(text)
+    assert duplicates == []
+    assert mine == javaproperties.loads(text)
+
+
+def test_trailing_comment_becomes_part_of_value():
+    parsed, _ = formats.parse_java_properties("enable-gateway = true # on\n")
+    assert parsed["enable-gateway"] == "true # on"
+    problems = formats.java_properties_problems("enable-gateway = true # on\n", {"enable-gateway": True})
+    assert problems and "enable-gateway" in problems[0]
+
+
+def test_duplicates_and_extra_keys_reported():
+    problems = formats.java_properties_problems("a=1\na=2\nb=3\n", {"a": "2"})
+    assert any("more than once" in p for p in problems)
+    assert any("b is in the rendered file" in p for p in problems)
+
+
+def test_malformed_unicode_escape_reported():
+    assert "Malformed" in formats.java_properties_problems("a=\\u12\n", {"a": "x"})[0]
+
+
+@pytest.mark.parametrize("key", sorted(catalog.BROKER_NONEXISTENT_KEYS))
+def test_each_nonexistent_broker_key_refused_by_name(key):
+    result = dcv_broker_property_problems({key: "x"})
+    assert len(result["errors"]) == 1
+    assert "'%s'" % key in result["errors"][0] and "dcv_broker_properties" in result["errors"][0]
+
+
+def test_unknown_key_refused_and_escape_hatch_warns():
+    result = dcv_broker_property_problems({"enable-gatway": "true"}, {"brand-new-key": "1"})
+    assert "'enable-gatway'" in result["errors"][0]
+    assert "dcv_broker_extra_properties" in result["errors"][0]
+    assert len(result["warnings"]) == 1 and "brand-new-key" in result["warnings"][0]
+
+
+def test_managed_key_points_to_variable():
+    result = dcv_broker_property_problems({"client-to-broker-connector-https-port": 9000})
+    assert "dcv_broker_client_port" in result["errors"][0]
+
+
+def test_value_with_comment_refused():
+    result = dcv_broker_property_problems({"connect-session-token-duration-minutes": "60 # one hour"})
+    assert "comment" in result["errors"][0]
+
+
+def test_documented_key_accepted():
+    assert dcv_broker_property_problems({"broker-to-broker-distributed-memory-max-size-mb": 512}) == {
+        "errors": [], "warnings": []}
+
+
+def test_toml_values_never_break_the_document():
+    expected = {"gateway": {"web-listen-endpoints": ["0.0.0.0:8443"], "x": '{{Name}} "q" \\ \n'},
+                "log": {"level": "info"}}
+    text = ""
+    for section, keys in expected.items():
+        text += "[%s]\n" % formats.toml_key(section)
+        for key, value in keys.items():
+            text += "%s = %s\n" % (formats.toml_key(key), formats.toml_value(value))
+    assert formats.toml_problems(text, expected) == []
+
+
+def test_multiline_inline_table_fails_to_parse():
+    problems = formats.toml_problems("[a]\nb = { c = 1,\n d = 2 }\n")
+    assert problems and "does not parse" in problems[0]
+
+
+def test_toml_mismatch_reported():
+    assert formats.toml_problems('[a]\nb = "1"\n', {"a": {"b": 1}})
+
+
+def test_gateway_section_with_brace_refused():
+    result = dcv_gateway_setting_problems({"web-resources{": {"url": "x"}})
+    assert "dcv_gateway_extra_settings" in result["errors"][0]
+
+
+def test_gateway_nonexistent_key_refused():
+    result = dcv_gateway_setting_problems({"gateway": {"web-port": 8443}})
+    assert "web-port" in result["errors"][0]
+
+
+@pytest.mark.parametrize("endpoint,ok", [("0.0.0.0:8443", True), ("[::]:8443", True), ("gw:443", True),
+                                         ("https://0.0.0.0:8443", False), ("0.0.0.0", False),
+                                         ("0.0.0.0:70000", False)])
+def test_socket_addresses(endpoint, ok):
+    assert (catalog.socket_address_problems([endpoint], "dcv_gateway_web_listen_endpoints") == []) is ok
+
+
+def test_ini_checks():
+    text = '[connectivity]\nweb-port=8443\n[security]\nadministrators=["dcvsmagent"]\n'
+    assert formats.ini_problems(text, {"connectivity": {"web-port": 8443}}) == []
+    assert formats.ini_problems(text, {"connectivity": {"web-port": 8444}})
+    assert formats.ini_problems("[a]\nb=1\n[a]\nc=2\n")
