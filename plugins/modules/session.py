@@ -1,0 +1,463 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: dcvkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: session
+short_description: Create, reuse, list and delete Amazon DCV sessions through the Session Manager broker
+version_added: "0.1.0"
+description:
+  - Talks to the client API of the DCV Session Manager broker with OAuth2 client credentials
+    (C(POST /oauth2/token?grant_type=client_credentials)). The access token is renewed when it expires and
+    once more when the broker answers 401.
+  - TLS is verified against O(ca_file) and the broker's host name is checked. Nothing turns that off unless
+    O(validate_certs=false) is set explicitly.
+  - O(state=present) reuses a V(READY) or V(CREATING) session of O(owner) (and O(name), O(type),
+    O(server_hostname) when given) or creates one (C(/createSessions)), waits until it is V(READY) and returns
+    its ID, its server and a connection token (C(/sessionConnectionData)).
+  - O(state=absent) deletes sessions (C(/deleteSessions)) chosen by O(session_id), O(owner), O(name) and/or
+    O(older_than_minutes), the last one for time-limited access.
+  - O(state=list) describes the sessions, filtered like O(state=absent).
+  - Uses only the Python standard library, so it runs on any broker host. It runs where the task runs,
+    usually the broker host itself, because the broker client port is rarely reachable from elsewhere.
+author:
+  - dcvkit contributors
+attributes:
+  check_mode:
+    support: full
+    description: In check mode no session is created or deleted; reads (describe, connection data) still happen.
+  diff_mode:
+    support: none
+options:
+  state:
+    description:
+      - V(present) ensures a READY session and returns how to connect; V(absent) deletes sessions;
+        V(list) only describes them.
+    type: str
+    choices: [present, absent, list]
+    default: present
+  url:
+    description:
+      - Base URL of the broker client API, for example C(https://broker.example.internal:8443).
+      - Mutually exclusive with O(broker_host).
+    type: str
+  broker_host:
+    description:
+      - Name of the broker to build C(https://broker_host:port) from. It must be a name the broker's client
+        certificate covers.
+      - Defaults to the fully qualified name of the host the module runs on.
+    type: str
+  port:
+    description:
+      - Broker client port (C(client-to-broker-connector-https-port)); 8448 where a gateway shares the host.
+    type: int
+    default: 8443
+  ca_file:
+    description:
+      - PEM file with the CA that issued the broker's client port certificate. Without it the system CA store
+        is used.
+    type: path
+  validate_certs:
+    description:
+      - Verify the broker certificate and its host name. Leave it on; V(false) is for throw-away tests only.
+    type: bool
+    default: true
+  use_proxy:
+    description:
+      - Honour the E(https_proxy)/E(no_proxy) environment variables.
+    type: bool
+    default: true
+  http_timeout:
+    description: Seconds to wait for one answer from the broker.
+    type: int
+    default: 30
+  client_id:
+    description: API client ID (from M(dcvkit.session_manager.api_client)).
+    type: str
+  client_secret:
+    description: API client password.
+    type: str
+  credentials_file:
+    description:
+      - JSON file written by M(dcvkit.session_manager.api_client) holding C(client_id) and C(client_secret),
+        read on the host the module runs on. Use instead of O(client_id) and O(client_secret).
+    type: path
+  owner:
+    description:
+      - User the session belongs to. It must exist on the DCV server. Required with O(state=present).
+    type: str
+  name:
+    description:
+      - Session name. With O(state=present) only a session with this name is reused; a new session gets this
+        name (default C(OWNER-desktop)).
+    type: str
+  type:
+    description: Session type.
+    type: str
+    choices: [console, virtual]
+    default: console
+  server_hostname:
+    description:
+      - Run the session on this DCV server (C(server:Host.Hostname) requirement); reuse only sessions there.
+    type: str
+  requirements:
+    description:
+      - Further CreateSessions C(Requirements) expression, joined with the O(server_hostname) one by C(and).
+    type: str
+  session_id:
+    description:
+      - With O(state=absent) or O(state=list), the session to act on.
+    type: str
+  older_than_minutes:
+    description:
+      - With O(state=absent) or O(state=list), only sessions created more than this many minutes ago
+        (time-limited access). Alone with O(state=absent) it applies to every owner.
+    type: int
+  force:
+    description: Delete sessions even when they are in use (C(Force) in C(/deleteSessions)).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait for a session to become V(READY). On timeout the module fails with the last state and
+        the broker's reason.
+    type: int
+    default: 300
+  poll_interval:
+    description: Seconds between two looks at a session that is not V(READY) yet.
+    type: float
+    default: 2.0
+  gateway_url:
+    description:
+      - Public base URL of the Connection Gateway, for example C(https://desktop.example.com:8443). When given,
+        RV(browser_url) is returned.
+    type: str
+  token_duration_minutes:
+    description:
+      - The broker's C(connect-session-token-duration-minutes), used to tell how long the connection token
+        is valid when the token does not carry its own expiry.
+    type: int
+notes:
+  - RV(connection_token) and RV(browser_url) are credentials that open the desktop. The module never puts them
+    in messages or warnings, but returns them: use C(no_log) on the task, or print only what users need.
+seealso:
+  - module: dcvkit.session_manager.api_client
+"""
+
+EXAMPLES = r"""
+- name: Open a console session for alice (reused when one is READY)
+  dcvkit.session_manager.session:
+    broker_host: broker.example.internal
+    port: 8448
+    ca_file: /etc/dcv-session-manager-broker/ca.pem
+    credentials_file: /etc/dcv-session-manager-broker/api-client-dcvkit-automation.json
+    owner: alice
+    type: console
+    server_hostname: dcv1.example.internal
+    gateway_url: https://desktop.example.com:8443
+    token_duration_minutes: 60
+  become: true
+  no_log: true
+  register: dcv_session
+
+- name: List alice's sessions
+  dcvkit.session_manager.session:
+    url: https://broker.example.internal:8448
+    ca_file: /etc/dcv-session-manager-broker/ca.pem
+    client_id: "{{ dcv_api_client.client_id }}"
+    client_secret: "{{ dcv_api_client.client_secret }}"
+    state: list
+    owner: alice
+
+- name: Delete every session older than eight hours (time-limited access)
+  dcvkit.session_manager.session:
+    url: https://broker.example.internal:8448
+    ca_file: /etc/dcv-session-manager-broker/ca.pem
+    credentials_file: /etc/dcv-session-manager-broker/api-client-dcvkit-automation.json
+    state: absent
+    older_than_minutes: 480
+  become: true
+"""
+
+RETURN = r"""
+session_id:
+  description: ID of the session that was reused or created. Empty in check mode when one would be created.
+  returned: state=present
+  type: str
+  sample: 3d7a2a5c-6e0b-4f7e-9a43-0f1e2d3c4b5a
+created:
+  description: Whether this run created the session (or would have, in check mode).
+  returned: state=present
+  type: bool
+session:
+  description: The session as the broker describes it (C(Id), C(Name), C(Owner), C(Type), C(State), C(Server), ...).
+  returned: state=present
+  type: dict
+server:
+  description: Where the session runs.
+  returned: state=present
+  type: dict
+  contains:
+    hostname:
+      description: Host name of the DCV server.
+      type: str
+    ip:
+      description: Address of the DCV server.
+      type: str
+    port:
+      description: Port of the server's HTTP (WebSocket) endpoint.
+      type: int
+    web_url_path:
+      description: The server's web URL path (C(/) unless C(web-url-path) is set).
+      type: str
+    endpoints:
+      description: All endpoints the broker reports for the server.
+      type: list
+      elements: dict
+connection_token:
+  description:
+    - Token that lets the owner open the session through the gateway. B(A credential) that opens the desktop;
+      keep it out of logs (C(no_log)).
+  returned: state=present and not in check mode before creation
+  type: str
+connection_token_expires_at:
+  description: When the connection token stops working (ISO 8601, UTC), if known.
+  returned: state=present
+  type: str
+  sample: "2026-01-01T12:00:00+00:00"
+connection_token_valid_minutes:
+  description: Minutes the connection token remains valid from now, if known.
+  returned: state=present
+  type: int
+  sample: 60
+connection_token_expiry_source:
+  description: Where the expiry comes from, V(token) (its own claim), V(broker_setting) (O(token_duration_minutes)) or V(unknown).
+  returned: state=present
+  type: str
+browser_url:
+  description:
+    - C(GATEWAY_URL[/WebUrlPath]/?authToken=TOKEN#SESSION_ID). B(Contains the connection token.)
+  returned: state=present and O(gateway_url) given
+  type: str
+sessions:
+  description: The sessions that matched (state=list), or that were deleted (state=absent).
+  returned: state in [list, absent]
+  type: list
+  elements: dict
+deleted:
+  description: IDs of the sessions deleted (or that would be, in check mode).
+  returned: state=absent
+  type: list
+  elements: str
+"""
+
+import datetime
+import socket
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_api import (
+    BrokerApiClient,
+    BrokerApiError,
+    build_base_url,
+)
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_credentials import (
+    CredentialsError,
+    read_file,
+)
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_sessions import (
+    SessionNotReady,
+    browser_url,
+    connection_token_expiry,
+    matching_sessions,
+    pick_reusable,
+    requirements_for,
+    server_summary,
+    session_age_minutes,
+    wait_until_ready,
+)
+
+_GONE_STATES = ('DELETING', 'DELETED')
+
+
+def credentials(module):
+    if not module.params['credentials_file']:
+        return module.params['client_id'], module.params['client_secret']
+    try:
+        stored = read_file(module.params['credentials_file'])
+    except CredentialsError as error:
+        module.fail_json(msg=str(error))
+    if stored is None:
+        module.fail_json(msg='credentials_file %s does not exist: register the client first '
+                             '(dcvkit.session_manager.api_client)' % module.params['credentials_file'])
+    module.no_log_values.add(stored['client_secret'])
+    return stored['client_id'], stored['client_secret']
+
+
+def make_client(module):
+    params = module.params
+    host = params['broker_host']
+    if not params['url'] and not host:
+        host = socket.getfqdn()
+    try:
+        base_url = build_base_url(params['url'], host, params['port'])
+    except BrokerApiError as error:
+        module.fail_json(msg=str(error))
+    client_id, client_secret = credentials(module)
+    return BrokerApiClient(base_url, client_id, client_secret, ca_file=params['ca_file'],
+                           validate_certs=params['validate_certs'], timeout=params['http_timeout'],
+                           use_proxy=params['use_proxy'])
+
+
+def selected_sessions(module, client):
+    params = module.params
+    ids = [params['session_id']] if params['session_id'] else None
+    found = matching_sessions(client.describe_sessions(ids), owner=params['owner'], name=params['name'],
+                              server_hostname=params['server_hostname'])
+    if params['session_id']:
+        found = [item for item in found if item.get('Id') == params['session_id']]
+    if params['older_than_minutes'] is not None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+        aged = []
+        for item in found:
+            age = session_age_minutes(item, now)
+            if age is None:
+                module.warn('session %s has no readable CreationTime (%r); not treated as old'
+                            % (item.get('Id'), item.get('CreationTime')))
+            elif age > params['older_than_minutes']:
+                aged.append(item)
+        found = aged
+    return found
+
+
+def list_sessions(module, client, result):
+    result['sessions'] = selected_sessions(module, client)
+
+
+def delete_sessions(module, client, result):
+    params = module.params
+    if not (params['session_id'] or params['owner'] or params['older_than_minutes'] is not None):
+        module.fail_json(msg='state=absent needs session_id, owner or older_than_minutes (refusing to delete '
+                             'every session)')
+    doomed = [item for item in selected_sessions(module, client) if item.get('State') not in _GONE_STATES]
+    result['sessions'] = doomed
+    result['deleted'] = [item.get('Id') for item in doomed]
+    if not doomed:
+        return
+    result['changed'] = True
+    if module.check_mode:
+        return
+    deleted, refused = client.delete_sessions([(item.get('Id'), item.get('Owner')) for item in doomed],
+                                              force=params['force'])
+    result['deleted'] = deleted
+    if refused:
+        module.fail_json(msg='the broker refused to delete: %s' % '; '.join(
+            '%s (%s)' % (sid, reason) for sid, reason in sorted(refused.items())), **result)
+
+
+def add_connection_data(module, client, session, result):
+    params = module.params
+    issued_at = datetime.datetime.now(datetime.timezone.utc)
+    data = client.get_connection_data(session['Id'], params['owner'])
+    token = data.get('ConnectionToken')
+    if not token:
+        module.fail_json(msg='the broker returned no ConnectionToken for session %s' % session['Id'], **result)
+    described = data.get('Session') or {}
+    if described.get('Server'):
+        result['server'] = server_summary(described)
+    result['connection_token'] = token
+    expires_at, source = connection_token_expiry(token, issued_at, params['token_duration_minutes'])
+    result['connection_token_expiry_source'] = source
+    if expires_at is not None:
+        result['connection_token_expires_at'] = expires_at.isoformat()
+        result['connection_token_valid_minutes'] = max(0, int((expires_at - issued_at).total_seconds() // 60))
+    if params['gateway_url']:
+        result['browser_url'] = browser_url(params['gateway_url'], session['Id'], token,
+                                            result['server']['web_url_path'])
+
+
+def ensure_session(module, client, result):
+    params = module.params
+    session_type = params['type'].upper()
+    session = pick_reusable(client.describe_sessions(), params['owner'], params['name'], session_type,
+                            params['server_hostname'])
+    result['created'] = session is None
+    if session is None:
+        result['changed'] = True
+        if module.check_mode:
+            result['msg'] = 'a %s session for %s would be created' % (params['type'], params['owner'])
+            return
+        try:
+            requirements = requirements_for(params['server_hostname'], params['requirements'])
+        except ValueError as error:
+            module.fail_json(msg=str(error))
+        session = client.create_session(params['name'] or '%s-desktop' % params['owner'], params['owner'],
+                                        session_type, requirements)
+    result['session_id'] = session.get('Id')
+    if session.get('State') != 'READY':
+        try:
+            session = wait_until_ready(client, session['Id'], params['wait_timeout'], params['poll_interval'])
+        except SessionNotReady as error:
+            result['session'] = error.session or session
+            module.fail_json(msg=str(error), **result)
+    result['session'] = session
+    result['server'] = server_summary(session)
+    add_connection_data(module, client, session, result)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type='str', default='present', choices=['present', 'absent', 'list']),
+            url=dict(type='str'),
+            broker_host=dict(type='str'),
+            port=dict(type='int', default=8443),
+            ca_file=dict(type='path'),
+            validate_certs=dict(type='bool', default=True),
+            use_proxy=dict(type='bool', default=True),
+            http_timeout=dict(type='int', default=30),
+            client_id=dict(type='str'),
+            client_secret=dict(type='str', no_log=True),
+            credentials_file=dict(type='path'),
+            owner=dict(type='str'),
+            name=dict(type='str'),
+            type=dict(type='str', default='console', choices=['console', 'virtual']),
+            server_hostname=dict(type='str'),
+            requirements=dict(type='str'),
+            session_id=dict(type='str'),
+            older_than_minutes=dict(type='int'),
+            force=dict(type='bool', default=False),
+            wait_timeout=dict(type='int', default=300),
+            poll_interval=dict(type='float', default=2.0),
+            gateway_url=dict(type='str'),
+            token_duration_minutes=dict(type='int'),
+        ),
+        mutually_exclusive=[('url', 'broker_host'), ('credentials_file', 'client_id'),
+                            ('credentials_file', 'client_secret')],
+        required_together=[('client_id', 'client_secret')],
+        required_one_of=[('credentials_file', 'client_id')],
+        required_if=[('state', 'present', ('owner',))],
+        supports_check_mode=True,
+    )
+    result = dict(changed=False)
+    client = make_client(module)
+    try:
+        if module.params['state'] == 'present':
+            ensure_session(module, client, result)
+        elif module.params['state'] == 'absent':
+            delete_sessions(module, client, result)
+        else:
+            list_sessions(module, client, result)
+    except BrokerApiError as error:
+        module.fail_json(msg=str(error), status=error.status, **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
