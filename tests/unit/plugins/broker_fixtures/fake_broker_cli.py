@@ -56,6 +56,10 @@ if command == "register-api-client":
     save(data)
     print("client-id: %%s" %% client["id"])
     print("client-password: %%s" %% client["secret"])
+    if data.get("fail") == "register-after-printing":
+        # A CLI that prints the credentials and still exits non-zero (e.g. a warning turned error).
+        sys.stderr.write("Error: could not flush the client store\n")
+        sys.exit(1)
 elif command == "describe-api-clients":
     save(data)
     print("Api clients")

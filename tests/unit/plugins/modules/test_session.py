@@ -1,0 +1,284 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcvkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""dcvkit.session_manager.session against a local HTTPS broker (module run in-process)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.dcvkit.session_manager.plugins.modules import session as session_module
+from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fixtures import (  # noqa: F401
+    BROKER_NAME,
+    broker,
+    pki,
+)
+from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.module_runner import run_module
+
+
+def run(broker, pki, check_mode=False, **args):
+    options = dict(url=broker.url(), ca_file=pki['ca_file'], client_id=broker.client_id,
+                   client_secret=broker.client_secret, use_proxy=False, poll_interval=0.05)
+    options.update(args)
+    options = {key: value for key, value in options.items() if value is not None}
+    return run_module(session_module.main, options, check_mode=check_mode)
+
+
+def api_calls(broker, path):
+    return [call for call in broker.state.calls if call[1] == path]
+
+
+def test_creates_waits_and_returns_connection_data(broker, pki):
+    broker.state.polls_until_ready = 2
+    result = run(broker, pki, owner='alice', type='virtual', gateway_url='https://desk.example.com:8443')
+    assert not result.failed, result.get('msg')
+    assert result['changed'] and result['created']
+    session = broker.state.sessions[result['session_id']]
+    assert session['State'] == 'READY' and session['Type'] == 'VIRTUAL' and session['Owner'] == 'alice'
+    assert session['Name'] == 'alice-desktop'
+    assert result['server']['hostname'] == 'dcv1.lab.internal'
+    assert result['server']['port'] == 8443 and result['server']['web_url_path'] == '/'
+    assert result['connection_token']
+    assert result['connection_token_expiry_source'] == 'token'
+    assert 58 <= result['connection_token_valid_minutes'] <= 60
+    assert result['browser_url'].startswith('https://desk.example.com:8443/?authToken=')
+    assert result['browser_url'].endswith('#' + result['session_id'])
+    assert len(api_calls(broker, '/createSessions')) == 1
+
+
+def test_reuses_a_ready_session_without_change(broker, pki):
+    existing = broker.state.add_session('alice', name='alice-desktop', session_type='CONSOLE')
+    broker.state.add_session('bob')  # someone else's session is never picked
+    result = run(broker, pki, owner='alice')
+    assert not result.failed, result.get('msg')
+    assert result['changed'] is False and result['created'] is False
+    assert result['session_id'] == existing
+    assert result['connection_token']
+    assert api_calls(broker, '/createSessions') == []
+
+
+def test_second_run_reuses_the_first_runs_session(broker, pki):
+    first = run(broker, pki, owner='carol', name='lab')
+    second = run(broker, pki, owner='carol', name='lab')
+    assert first['changed'] and not second['changed']
+    assert first['session_id'] == second['session_id']
+
+
+def test_other_type_or_server_is_not_reused(broker, pki):
+    broker.state.add_session('alice', session_type='VIRTUAL', hostname='dcv2.lab.internal')
+    result = run(broker, pki, owner='alice', type='console', server_hostname='dcv1.lab.internal')
+    assert result['changed'] and result['created']
+    assert broker.state.sessions[result['session_id']]['Server']['Hostname'] == 'dcv1.lab.internal'
+
+
+def test_server_hostname_becomes_a_requirement(broker, pki):
+    result = run(broker, pki, owner='alice', server_hostname='dcv7.lab.internal')
+    assert not result.failed, result.get('msg')
+    assert result['server']['hostname'] == 'dcv7.lab.internal'
+
+
+def test_session_that_never_becomes_ready_fails_with_the_reason(broker, pki):
+    broker.state.never_ready_reason = 'No DCV server matches the requirements'
+    result = run(broker, pki, owner='alice', wait_timeout=1)
+    assert result.failed
+    assert 'did not become READY within 1 s' in result['msg']
+    assert 'CREATING (substate SESSION_PLACING)' in result['msg']
+    assert 'No DCV server matches the requirements' in result['msg']
+    assert result['session_id'] in broker.state.sessions  # reported so it can be inspected or deleted
+
+
+def test_unsuccessful_create_reports_the_broker_reason(broker, pki):
+    broker.state.create_failure_reason = "User 'ghost' does not exist on the server"
+    result = run(broker, pki, owner='ghost')
+    assert result.failed
+    assert "User 'ghost' does not exist on the server" in result['msg']
+    assert broker.state.sessions == {}
+
+
+def test_check_mode_creates_nothing(broker, pki):
+    result = run(broker, pki, check_mode=True, owner='alice')
+    assert not result.failed, result.get('msg')
+    assert result['changed'] and result['created']
+    assert broker.state.sessions == {}
+    assert api_calls(broker, '/createSessions') == []
+
+
+def test_check_mode_with_a_ready_session_reports_no_change(broker, pki):
+    existing = broker.state.add_session('alice', name='x')
+    result = run(broker, pki, check_mode=True, owner='alice')
+    assert result['changed'] is False and result['session_id'] == existing
+
+
+def test_token_lifetime_from_the_broker_setting_for_opaque_tokens(broker, pki):
+    broker.state.connection_token_style = 'opaque'
+    broker.state.web_url_path = '/dcv'
+    result = run(broker, pki, owner='alice', token_duration_minutes=45, gateway_url='https://desk:8443/')
+    assert result['connection_token_expiry_source'] == 'broker_setting'
+    assert result['connection_token_valid_minutes'] in (44, 45)
+    token = result['connection_token']
+    assert '+' in token and '/' in token  # the URL must carry it encoded
+    assert result['browser_url'].startswith('https://desk:8443/dcv/?authToken=opaque%2Btoken%2F')
+    assert '#%s' % result['session_id'] in result['browser_url']
+
+
+def test_token_lifetime_unknown_is_said_so(broker, pki):
+    broker.state.connection_token_style = 'opaque'
+    result = run(broker, pki, owner='alice')
+    assert result['connection_token_expiry_source'] == 'unknown'
+    assert 'connection_token_valid_minutes' not in result
+
+
+def test_connection_token_stays_out_of_messages(broker, pki):
+    broker.state.add_session('alice', name='desk')
+    result = run(broker, pki, owner='alice')
+    token = result['connection_token']
+    rest = {key: value for key, value in result.items() if key not in ('connection_token', 'browser_url')}
+    assert token not in json.dumps(rest)
+    assert not result.get('warnings')
+
+
+def test_client_secret_is_masked_everywhere(broker, pki):
+    broker.state.revoke_tokens()
+    result = run(broker, pki, owner='alice', client_secret=broker.client_secret)
+    assert broker.client_secret not in result.raw
+
+
+def test_delete_by_owner_then_nothing_left(broker, pki):
+    doomed = broker.state.add_session('alice')
+    kept = broker.state.add_session('bob')
+    result = run(broker, pki, state='absent', owner='alice')
+    assert result['changed'] and result['deleted'] == [doomed]
+    assert broker.state.sessions[doomed]['State'] == 'DELETED'
+    assert broker.state.sessions[kept]['State'] == 'READY'
+    again = run(broker, pki, state='absent', owner='alice')
+    assert again['changed'] is False and again['deleted'] == []
+
+
+def test_delete_one_session_by_id(broker, pki):
+    first = broker.state.add_session('alice', name='one')
+    second = broker.state.add_session('alice', name='two')
+    result = run(broker, pki, state='absent', session_id=first)
+    assert result['deleted'] == [first]
+    assert broker.state.sessions[second]['State'] == 'READY'
+
+
+def test_delete_in_check_mode_deletes_nothing(broker, pki):
+    doomed = broker.state.add_session('alice')
+    result = run(broker, pki, check_mode=True, state='absent', owner='alice')
+    assert result['changed'] and result['deleted'] == [doomed]
+    assert broker.state.sessions[doomed]['State'] == 'READY'
+    assert api_calls(broker, '/deleteSessions') == []
+
+
+def test_delete_sessions_older_than_an_age(broker, pki):
+    old = broker.state.add_session('alice', age_minutes=120)
+    older = broker.state.add_session('bob', age_minutes=600)
+    fresh = broker.state.add_session('alice', age_minutes=5)
+    result = run(broker, pki, state='absent', older_than_minutes=60)
+    assert sorted(result['deleted']) == sorted([old, older])
+    assert broker.state.sessions[fresh]['State'] == 'READY'
+
+
+def test_delete_without_a_selector_is_refused(broker, pki):
+    broker.state.add_session('alice')
+    result = run(broker, pki, state='absent')
+    assert result.failed and 'refusing to delete every session' in result['msg']
+    assert api_calls(broker, '/deleteSessions') == []
+
+
+def test_list_filters_by_owner_and_age(broker, pki):
+    ids = [broker.state.add_session('alice', name='n%d' % number) for number in range(3)]
+    broker.state.add_session('bob')
+    old = broker.state.add_session('alice', name='old', age_minutes=90)
+    listed = run(broker, pki, state='list', owner='alice')
+    assert listed['changed'] is False
+    assert sorted(item['Id'] for item in listed['sessions']) == sorted(ids + [old])
+    aged = run(broker, pki, state='list', older_than_minutes=60)
+    assert [item['Id'] for item in aged['sessions']] == [old]
+
+
+def test_credentials_file_from_api_client(broker, pki, tmp_path):
+    stored = tmp_path / 'api-client-automation.json'
+    stored.write_text(json.dumps({'client_name': 'automation', 'client_id': broker.client_id,
+                                  'client_secret': broker.client_secret}))
+    os.chmod(str(stored), 0o600)
+    result = run_module(session_module.main, dict(url=broker.url(), ca_file=pki['ca_file'], use_proxy=False,
+                                                  credentials_file=str(stored), state='list'))
+    assert not result.failed, result.get('msg')
+    assert broker.client_secret not in result.raw
+
+
+def test_missing_credentials_file_says_what_to_do(broker, pki, tmp_path):
+    result = run_module(session_module.main, dict(url=broker.url(), ca_file=pki['ca_file'], state='list',
+                                                  credentials_file=str(tmp_path / 'none.json')))
+    assert result.failed and 'register the client first' in result['msg']
+
+
+def test_broker_host_and_port_with_the_certificate_name(broker, pki, monkeypatch):
+    # The certificate carries broker.lab.internal; resolve that name to the test server.
+    import socket
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        return real('127.0.0.1' if host == BROKER_NAME else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, 'getaddrinfo', resolve)
+    result = run(broker, pki, url=None, broker_host=BROKER_NAME, port=broker.port, state='list')
+    assert not result.failed, result.get('msg')
+
+
+def test_host_name_mismatch_is_refused(broker, pki):
+    result = run(broker, pki, url=broker.url('localhost'), owner='alice')
+    assert result.failed
+    assert "does not cover the name 'localhost'" in result['msg']
+    assert broker.state.token_requests == 0
+
+
+def test_wrong_ca_is_refused(broker, pki):
+    result = run(broker, pki, ca_file=pki['other_ca_file'], owner='alice')
+    assert result.failed
+    assert 'not signed by the CA in ca_file' in result['msg']
+    assert broker.state.sessions == {}
+
+
+def test_401_on_every_call_fails_after_one_renewal(broker, pki):
+    broker.state.reject_every_token = True
+    result = run(broker, pki, owner='alice')
+    assert result.failed and result['status'] == 401
+    assert broker.state.token_requests == 2
+
+
+def test_expired_token_mid_run_is_renewed(broker, pki):
+    # 1 s tokens and a session that needs several polls: the token expires during the wait.
+    broker.state.token_lifetime = 1
+    broker.state.polls_until_ready = 3
+    result = run(broker, pki, owner='alice', poll_interval=0.6, wait_timeout=20)
+    assert not result.failed, result.get('msg')
+    assert broker.state.token_requests >= 2
+
+
+def test_404_connection_data_is_reported(broker, pki, monkeypatch):
+    session_id = broker.state.add_session('alice')
+
+    def vanish(self, wanted_id, user):
+        broker.state.sessions.pop(wanted_id)
+        return original(self, wanted_id, user)
+
+    from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_api
+    original = broker_api.BrokerApiClient.get_connection_data
+    monkeypatch.setattr(broker_api.BrokerApiClient, 'get_connection_data', vanish)
+    result = run(broker, pki, owner='alice')
+    assert result.failed and result['status'] == 404
+    assert session_id in result['msg']
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(url='http://127.0.0.1:8443', owner='a'), 'must start with https://'),
+    (dict(state='present'), 'owner'),
+])
+def test_argument_errors(broker, pki, args, message):
+    result = run(broker, pki, **args)
+    assert result.failed and message in result['msg']
