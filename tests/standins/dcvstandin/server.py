@@ -1,0 +1,263 @@
+# TEST DOUBLE: part of the dcvkit test stand-ins for the Amazon DCV packages (tests/standins).
+# Not Amazon software; used only by the collection's tests and lab.
+"""Stand-in for the DCV server (package nice-dcv-server, unit dcvserver).
+
+Reads /etc/dcv/dcv.conf, serves TLS on [connectivity] web-port with /etc/dcv/dcv.pem and
+dcv.key (creating a self-signed pair when they are absent), keeps sessions in memory, creates
+the automatic `console` session when [session-management] create-session = true, and checks
+connection tokens against [security] auth-token-verifier trusting [security] ca-file.
+The `dcv` CLI (dcvcli.py) talks to it over a local Unix socket; [security] administrators
+decides who may create and close sessions.
+"""
+
+import argparse
+import json
+import os
+import pwd
+import re
+import socket
+import socketserver
+import ssl
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+import xml.etree.ElementTree as ElementTree
+
+from dcvstandin import common
+from dcvstandin.configformats import ConfigError, parse_dcv_conf
+
+CONF_FILE = "/etc/dcv/dcv.conf"
+CERT_DIR = "/etc/dcv"
+CONTROL_SOCKET = "/run/dcv/standin-control.sock"
+LOG_FILE = "/var/log/dcv/server.log"
+XDCV = "/usr/bin/Xdcv"
+WWW_DIR = "/usr/share/dcv/www"
+VERSION = "2025.0.20103 (stand-in)"
+
+
+def dcv_settings(conf):
+    """The dcv.conf settings the stack uses, with the product defaults."""
+    def get(section, key, default, kind):
+        value = conf.get(section, {}).get(key, default)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError("[%s] %s = %r: expected %s" % (section, key, value, kind.__name__))
+        return value
+    web_url_path = get("connectivity", "web-url-path", "/", str)
+    if not web_url_path.startswith("/"):
+        raise ConfigError("[connectivity] web-url-path must start with '/': %r" % web_url_path)
+    return {
+        "create-session": get("session-management", "create-session", False, bool),
+        "console-owner": get("session-management/automatic-console-session", "owner", "dcv", str),
+        "web-port": get("connectivity", "web-port", 8443, int),
+        "web-url-path": web_url_path.rstrip("/") + "/",
+        "enable-quic-frontend": get("connectivity", "enable-quic-frontend", False, bool),
+        "quic-port": get("connectivity", "quic-port", 8443, int),
+        "auth-token-verifier": get("security", "auth-token-verifier", "", str),
+        "ca-file": get("security", "ca-file", "", str),
+        "administrators": get("security", "administrators", [], list),
+    }
+
+
+def load_dcv_conf(path=CONF_FILE):
+    return dcv_settings(parse_dcv_conf(common.read_text(path), path))
+
+
+class WebHandler(common.JsonRequestHandler):
+    routes = [("GET", r".*", "web")]
+
+
+class ControlHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        creds = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
+                                        struct.calcsize("3i"))
+        _, uid, _ = struct.unpack("3i", creds)
+        try:
+            request = json.loads(self.rfile.readline().decode("utf-8"))
+            reply = self.server.app.control(request, uid)
+        except (ValueError, KeyError) as exc:
+            reply = {"ok": False, "error": str(exc)}
+        self.wfile.write((json.dumps(reply) + "\n").encode("utf-8"))
+
+
+class DcvServer:
+    def __init__(self, conf_file=CONF_FILE, cert_dir=CERT_DIR, control_socket=CONTROL_SOCKET,
+                 log_file=LOG_FILE, xdcv=XDCV, www_dir=WWW_DIR, bind_host="0.0.0.0"):
+        self.conf_file, self.cert_dir, self.control_socket = conf_file, cert_dir, control_socket
+        self.xdcv, self.www_dir, self.bind_host = xdcv, www_dir, bind_host
+        self.log = common.setup_logging("dcvserver", log_file)
+        self.sessions = {}
+        self.lock = threading.Lock()
+        self.servers = []
+
+    def _identity(self):
+        cert = os.path.join(self.cert_dir, "dcv.pem")
+        key = os.path.join(self.cert_dir, "dcv.key")
+        if not (os.path.exists(cert) and os.path.exists(key)):
+            host = common.short_hostname()
+            key_pem, cert_pem = common.make_self_signed(host, dns_names=[host])
+            common.write_atomic(key, key_pem, 0o600)
+            common.write_atomic(cert, cert_pem, 0o644)
+            self.log.info("created self-signed %s and %s", cert, key)
+        self.log.info("TLS identity %s (%s)", cert,
+                      common.certificate_summary(common.read_text(cert).encode("ascii")))
+        return cert, key
+
+    def start(self):
+        self.settings = load_dcv_conf(self.conf_file)
+        cert, key = self._identity()
+        web = common.TLSHTTPServer((self.bind_host, self.settings["web-port"]), WebHandler,
+                                   common.server_context(cert, key), self.log, self, "web port")
+        os.makedirs(os.path.dirname(self.control_socket), exist_ok=True)
+        if os.path.exists(self.control_socket):
+            os.unlink(self.control_socket)
+        control = socketserver.ThreadingUnixStreamServer(self.control_socket, ControlHandler)
+        control.daemon_threads = True
+        control.app = self
+        os.chmod(self.control_socket, 0o666)  # anyone may ask; control() checks the caller
+        for server in (web, control):
+            self.servers.append(server)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.web_port = web.server_address[1]
+        if self.settings["create-session"]:
+            owner = self.settings["console-owner"]
+            self.sessions["console"] = {"id": "console", "name": "console", "owner": owner,
+                                        "type": "console", "created": time.time()}
+            self.log.info("automatic console session 'console' created for %s "
+                          "([session-management] create-session = true)", owner)
+        self.log.info("DCV server stand-in %s listening on port %d (web-url-path %s)", VERSION,
+                      self.web_port, self.settings["web-url-path"])
+
+    def stop(self):
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()
+
+    # -- control socket (dcv CLI) ------------------------------------------------------------
+    def _is_admin(self, uid):
+        if uid == 0:
+            return True
+        try:
+            name = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return False
+        return name in self.settings["administrators"]
+
+    def control(self, request, uid):
+        command = request["command"]
+        with self.lock:
+            if command == "list-sessions":
+                return {"ok": True, "sessions": sorted(self.sessions.values(), key=lambda s: s["id"])}
+            if command == "describe-session":
+                session = self.sessions.get(request["id"])
+                if not session:
+                    return {"ok": False, "error": "Session '%s' does not exist" % request["id"]}
+                return {"ok": True, "session": session}
+            if not self._is_admin(uid):
+                return {"ok": False, "error": "uid %d is not allowed: not root and not in [security] "
+                                              "administrators %s" % (uid, self.settings["administrators"])}
+            if command == "create-session":
+                return self._create(request)
+            if command == "close-session":
+                if self.sessions.pop(request["id"], None) is None:
+                    return {"ok": False, "error": "Session '%s' does not exist" % request["id"]}
+                self.log.info("session %s closed", request["id"])
+                return {"ok": True}
+        return {"ok": False, "error": "unknown command %r" % command}
+
+    def _create(self, request):
+        session_id, owner, kind = request["id"], request["owner"], request["type"]
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", session_id):
+            return {"ok": False, "error": "invalid session id %r" % session_id}
+        if session_id in self.sessions:
+            return {"ok": False, "error": "Session '%s' already exists" % session_id}
+        try:
+            pwd.getpwnam(owner)
+        except KeyError:
+            return {"ok": False, "error": "owner %r does not exist on this host" % owner}
+        if kind == "virtual" and not os.path.exists(self.xdcv):
+            return {"ok": False, "error": "virtual sessions need nice-xdcv (%s not found)" % self.xdcv}
+        if kind == "console" and any(s["type"] == "console" for s in self.sessions.values()):
+            return {"ok": False, "error": "a console session already exists"}
+        if kind not in ("virtual", "console"):
+            return {"ok": False, "error": "type must be virtual or console"}
+        self.sessions[session_id] = {"id": session_id, "name": request.get("name") or session_id,
+                                     "owner": owner, "type": kind, "created": time.time()}
+        self.log.info("session %s (%s) created for %s", session_id, kind, owner)
+        return {"ok": True}
+
+    # -- web port ----------------------------------------------------------------------------
+    def web(self, handler, match):
+        path = urllib.parse.urlsplit(handler.path).path
+        base = self.settings["web-url-path"]
+        if path == base + "standin/authenticate":
+            return self.authenticate(handler)
+        if path in (base, base.rstrip("/")):
+            index = os.path.join(self.www_dir, "index.html")
+            if os.path.exists(index):
+                with open(index, "rb") as handle:
+                    return 200, handle.read(), "text/html"
+            return 200, "DCV server stand-in (%s)\n" % common.STANDIN_NOTICE, None
+        return 404, {"message": "not found"}, None
+
+    def authenticate(self, handler):
+        """Accept a connection if auth-token-verifier says the token belongs to the owner."""
+        query = handler.query()
+        session_id, token = query.get("sessionId", ""), query.get("authToken", "")
+        with self.lock:
+            session = self.sessions.get(session_id)
+        if not session:
+            return 404, {"Authenticated": False, "Reason": "no session %r on this server" % session_id}, None
+        verifier = self.settings["auth-token-verifier"]
+        if not verifier:
+            self.log.error("connection to %s refused: no [security] auth-token-verifier, so "
+                           "connection tokens cannot be checked", session_id)
+            return 403, {"Authenticated": False, "Reason": "no auth-token-verifier configured"}, None
+        body = urllib.parse.urlencode({"sessionId": session_id, "authenticationToken": token,
+                                       "clientAddress": handler.client_address[0]})
+        try:
+            context = common.client_context(self.settings["ca-file"] or None, strict=True)
+            status, data, _ = common.https_request(
+                "POST", verifier, context, body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"})
+        except (ssl.SSLError, ssl.CertificateError) as exc:
+            self.log.error("auth-token-verifier %s: TLS error (ca-file %s): %s", verifier,
+                           self.settings["ca-file"] or "<system>", common.explain_tls_error(exc))
+            return 502, {"Authenticated": False, "Reason": "auth-token-verifier TLS error: %s" % exc}, None
+        except OSError as exc:
+            self.log.error("auth-token-verifier %s unreachable: %s", verifier, exc)
+            return 502, {"Authenticated": False, "Reason": "auth-token-verifier unreachable: %s" % exc}, None
+        try:
+            root = ElementTree.fromstring(data.decode("utf-8"))
+        except ElementTree.ParseError:
+            root = None
+        if status != 200 or root is None or root.get("result") != "yes":
+            self.log.warning("token for session %s rejected by %s", session_id, verifier)
+            return 403, {"Authenticated": False, "Reason": "token rejected by auth-token-verifier"}, None
+        user = root.findtext("username")
+        if user != session["owner"]:
+            return 403, {"Authenticated": False,
+                         "Reason": "token user %r is not the session owner" % user}, None
+        self.log.info("connection to session %s authenticated for %s via %s", session_id, user, verifier)
+        return 200, {"Authenticated": True, "SessionId": session_id, "User": user,
+                     "Verifier": verifier}, None
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description="DCV server stand-in (%s)" % common.STANDIN_NOTICE)
+    parser.add_argument("--conf", default=CONF_FILE)
+    args = parser.parse_args(argv)
+    server = DcvServer(args.conf)
+    try:
+        server.start()
+    except (ConfigError, OSError, ValueError) as exc:
+        server.log.error("refusing to start: %s", exc)
+        return 1
+    common.notify_ready()
+    threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+# TEST DOUBLE: dcvkit stand-in (not Amazon DCV). The real file sets the JVM heap; the
+# stand-in has no JVM and only ships this file so the path exists.
+JAVA_OPTS="-Xmx2g"
