@@ -1,0 +1,61 @@
+# Entry points a newcomer runs (README): `make test` and `make lab`. Every target sets up what it needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+ENV := . scripts/env.sh &&
+SCENARIOS := $(shell scripts/scenarios.sh)
+SCENARIO ?=
+
+help:
+	@echo "make test      set up this machine, then lint, sanity, unit tests and every molecule scenario"
+	@echo "make lab       set up this machine, then deploy site.yml to the local two-container lab"
+	@echo "make setup     only the setup (apt packages, podman settings, images, .venv, stand-in packages)"
+	@echo "stages:        make yamllint | ansible-lint | lint | sanity | unit | molecule [SCENARIO=name]"
+	@echo "make build     ansible-galaxy collection build into dist/"
+	@echo "make clean     remove build output, .venv and .collections (images stay: make clean-images)"
+
+setup:
+	@bash scripts/lab-host.sh
+	@bash scripts/lab-images.sh
+	@bash scripts/venv.sh
+	@if [ -x tests/standins/build.sh ]; then bash tests/standins/build.sh; fi
+	@bash scripts/podman-check.sh
+
+test: setup
+	@bash scripts/stages.sh yamllint ansible-lint sanity unit $(addprefix molecule:,$(SCENARIOS))
+
+lab: setup
+	@$(ENV) bash scripts/lab.sh
+
+yamllint:
+	@$(ENV) yamllint --strict .
+
+ansible-lint:
+	@$(ENV) ansible-lint --offline --strict --nocolor
+
+lint: yamllint ansible-lint
+
+sanity:
+	@$(ENV) bash scripts/sanity.sh
+
+unit:
+	@$(ENV) bash scripts/unit.sh
+
+molecule:
+ifeq ($(SCENARIO),)
+	@bash scripts/stages.sh $(addprefix molecule:,$(SCENARIOS))
+else
+	@$(ENV) molecule test -s $(SCENARIO)
+endif
+
+build:
+	@$(ENV) mkdir -p dist && ansible-galaxy collection build --force --output-path dist .
+
+clean:
+	rm -rf .venv .collections .cache build dist tests/output .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+clean-images:
+	-podman image rm localhost/dcvkit-lab-debian12:latest localhost/dcvkit-lab-ubuntu2204:latest
+
+.PHONY: help setup test lab yamllint ansible-lint lint sanity unit molecule build clean clean-images
