@@ -23,13 +23,14 @@ description:
     then removes the file.
   - Runs on the broker host as root (C(become=true)).
 author:
-  - dcvkit contributors
+  - dcvkit contributors (@dcvkit)
 attributes:
   check_mode:
     support: full
     description: In check mode nothing is registered, unregistered or written; read-only CLI calls still run.
   diff_mode:
     support: none
+    description: No diff is produced.
 options:
   name:
     description:

@@ -23,25 +23,32 @@ description:
     its ID, its server and a connection token (C(/sessionConnectionData)).
   - O(state=absent) deletes sessions (C(/deleteSessions)) chosen by O(session_id), O(owner), O(name) and/or
     O(older_than_minutes), the last one for time-limited access.
-  - O(state=list) describes the sessions, filtered like O(state=absent).
+  - O(list_only=true) describes the sessions, filtered like O(state=absent), and changes nothing.
   - Uses only the Python standard library, so it runs on any broker host. It runs where the task runs,
     usually the broker host itself, because the broker client port is rarely reachable from elsewhere.
 author:
-  - dcvkit contributors
+  - dcvkit contributors (@dcvkit)
 attributes:
   check_mode:
     support: full
     description: In check mode no session is created or deleted; reads (describe, connection data) still happen.
   diff_mode:
     support: none
+    description: No diff is produced.
 options:
   state:
     description:
-      - V(present) ensures a READY session and returns how to connect; V(absent) deletes sessions;
-        V(list) only describes them.
+      - V(present) ensures a READY session and returns how to connect; V(absent) deletes sessions.
+      - Ignored when O(list_only=true).
     type: str
-    choices: [present, absent, list]
+    choices: [present, absent]
     default: present
+  list_only:
+    description:
+      - Only describe the sessions that match O(owner), O(name), O(session_id), O(server_hostname) and
+        O(older_than_minutes); change nothing.
+    type: bool
+    default: false
   url:
     description:
       - Base URL of the broker client API, for example C(https://broker.example.internal:8443).
@@ -112,11 +119,11 @@ options:
     type: str
   session_id:
     description:
-      - With O(state=absent) or O(state=list), the session to act on.
+      - With O(state=absent) or O(list_only=true), the session to act on.
     type: str
   older_than_minutes:
     description:
-      - With O(state=absent) or O(state=list), only sessions created more than this many minutes ago
+      - With O(state=absent) or O(list_only=true), only sessions created more than this many minutes ago
         (time-limited access). Alone with O(state=absent) it applies to every owner.
     type: int
   force:
@@ -145,7 +152,7 @@ options:
     type: int
 notes:
   - RV(connection_token) and RV(browser_url) are credentials that open the desktop. The module never puts them
-    in messages or warnings, but returns them: use C(no_log) on the task, or print only what users need.
+    in messages or warnings, but returns them; use C(no_log) on the task, or print only what users need.
 seealso:
   - module: dcvkit.session_manager.api_client
 """
@@ -172,7 +179,7 @@ EXAMPLES = r"""
     ca_file: /etc/dcv-session-manager-broker/ca.pem
     client_id: "{{ dcv_api_client.client_id }}"
     client_secret: "{{ dcv_api_client.client_secret }}"
-    state: list
+    list_only: true
     owner: alice
 
 - name: Delete every session older than eight hours (time-limited access)
@@ -188,7 +195,7 @@ EXAMPLES = r"""
 RETURN = r"""
 session_id:
   description: ID of the session that was reused or created. Empty in check mode when one would be created.
-  returned: state=present
+  returned: state=present and not list_only
   type: str
   sample: 3d7a2a5c-6e0b-4f7e-9a43-0f1e2d3c4b5a
 created:
@@ -246,8 +253,8 @@ browser_url:
   returned: state=present and O(gateway_url) given
   type: str
 sessions:
-  description: The sessions that matched (state=list), or that were deleted (state=absent).
-  returned: state in [list, absent]
+  description: The sessions that matched (O(list_only=true)), or that were deleted (O(state=absent)).
+  returned: list_only or state=absent
   type: list
   elements: dict
 deleted:
@@ -414,7 +421,8 @@ def ensure_session(module, client, result):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type='str', default='present', choices=['present', 'absent', 'list']),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            list_only=dict(type='bool', default=False),
             url=dict(type='str'),
             broker_host=dict(type='str'),
             port=dict(type='int', default=8443),
@@ -436,24 +444,26 @@ def main():
             wait_timeout=dict(type='int', default=300),
             poll_interval=dict(type='float', default=2.0),
             gateway_url=dict(type='str'),
-            token_duration_minutes=dict(type='int'),
+            token_duration_minutes=dict(type='int', no_log=False),
         ),
         mutually_exclusive=[('url', 'broker_host'), ('credentials_file', 'client_id'),
                             ('credentials_file', 'client_secret')],
         required_together=[('client_id', 'client_secret')],
         required_one_of=[('credentials_file', 'client_id')],
-        required_if=[('state', 'present', ('owner',))],
+
         supports_check_mode=True,
     )
+    if module.params['state'] == 'present' and not module.params['list_only'] and not module.params['owner']:
+        module.fail_json(msg='state=present needs owner (the user the session belongs to)')
     result = dict(changed=False)
     client = make_client(module)
     try:
-        if module.params['state'] == 'present':
-            ensure_session(module, client, result)
-        elif module.params['state'] == 'absent':
-            delete_sessions(module, client, result)
-        else:
+        if module.params['list_only']:
             list_sessions(module, client, result)
+        elif module.params['state'] == 'present':
+            ensure_session(module, client, result)
+        else:
+            delete_sessions(module, client, result)
     except BrokerApiError as error:
         module.fail_json(msg=str(error), status=error.status, **result)
     module.exit_json(**result)

@@ -193,10 +193,10 @@ def test_list_filters_by_owner_and_age(broker, pki):
     ids = [broker.state.add_session('alice', name='n%d' % number) for number in range(3)]
     broker.state.add_session('bob')
     old = broker.state.add_session('alice', name='old', age_minutes=90)
-    listed = run(broker, pki, state='list', owner='alice')
+    listed = run(broker, pki, list_only=True, owner='alice')
     assert listed['changed'] is False
     assert sorted(item['Id'] for item in listed['sessions']) == sorted(ids + [old])
-    aged = run(broker, pki, state='list', older_than_minutes=60)
+    aged = run(broker, pki, list_only=True, older_than_minutes=60)
     assert [item['Id'] for item in aged['sessions']] == [old]
 
 
@@ -206,13 +206,13 @@ def test_credentials_file_from_api_client(broker, pki, tmp_path):
                                   'client_secret': broker.client_secret}))
     os.chmod(str(stored), 0o600)
     result = run_module(session_module.main, dict(url=broker.url(), ca_file=pki['ca_file'], use_proxy=False,
-                                                  credentials_file=str(stored), state='list'))
+                                                  credentials_file=str(stored), list_only=True))
     assert not result.failed, result.get('msg')
     assert broker.client_secret not in result.raw
 
 
 def test_missing_credentials_file_says_what_to_do(broker, pki, tmp_path):
-    result = run_module(session_module.main, dict(url=broker.url(), ca_file=pki['ca_file'], state='list',
+    result = run_module(session_module.main, dict(url=broker.url(), ca_file=pki['ca_file'], list_only=True,
                                                   credentials_file=str(tmp_path / 'none.json')))
     assert result.failed and 'register the client first' in result['msg']
 
@@ -226,7 +226,7 @@ def test_broker_host_and_port_with_the_certificate_name(broker, pki, monkeypatch
         return real('127.0.0.1' if host == BROKER_NAME else host, *args, **kwargs)
 
     monkeypatch.setattr(socket, 'getaddrinfo', resolve)
-    result = run(broker, pki, url=None, broker_host=BROKER_NAME, port=broker.port, state='list')
+    result = run(broker, pki, url=None, broker_host=BROKER_NAME, port=broker.port, list_only=True)
     assert not result.failed, result.get('msg')
 
 
