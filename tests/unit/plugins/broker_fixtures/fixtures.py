@@ -1,11 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcvkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""pytest fixtures for the broker tests; import them into a test module to use them."""
+"""Building blocks for the broker tests' fixtures: the lab PKI and a running fake broker."""
 
 from __future__ import annotations
 
-import pytest
+import contextlib
 
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fake_broker import FakeBroker
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.pki import TestCa
@@ -13,10 +13,8 @@ from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtur
 BROKER_NAME = 'broker.lab.internal'
 
 
-@pytest.fixture(scope='module')
-def pki(tmp_path_factory):
+def make_pki(directory):
     """The lab CA, a broker certificate for 127.0.0.1 and broker.lab.internal, and an unrelated CA."""
-    directory = tmp_path_factory.mktemp('pki')
     lab_ca = TestCa(str(directory), 'dcvkit lab CA')
     other_ca = TestCa(str(directory), 'some other CA')
     cert_file, key_file = lab_ca.issue_server('broker', dns_names=[BROKER_NAME], ip_addresses=['127.0.0.1'])
@@ -24,8 +22,8 @@ def pki(tmp_path_factory):
             'cert_file': cert_file, 'key_file': key_file}
 
 
-@pytest.fixture
-def broker(pki):
+@contextlib.contextmanager
+def running_broker(pki):
     """A running fake broker with one registered API client (``broker.client_id``/``client_secret``)."""
     with FakeBroker(pki['cert_file'], pki['key_file']) as server:
         server.client_id, server.client_secret = server.state.add_client()

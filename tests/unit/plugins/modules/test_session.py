@@ -11,12 +11,23 @@ import os
 import pytest
 
 from ansible_collections.dcvkit.session_manager.plugins.modules import session as session_module
-from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fixtures import (  # noqa: F401
+from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fixtures import (
     BROKER_NAME,
-    broker,
-    pki,
+    make_pki,
+    running_broker,
 )
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.module_runner import run_module
+
+
+@pytest.fixture(scope='module')
+def pki(tmp_path_factory):
+    return make_pki(tmp_path_factory.mktemp('pki'))
+
+
+@pytest.fixture
+def broker(pki):
+    with running_broker(pki) as server:
+        yield server
 
 
 def run(broker, pki, check_mode=False, **args):
