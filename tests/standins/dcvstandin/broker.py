@@ -282,7 +282,7 @@ class Broker:
     def _serve(self, server, name):
         self.ports[name] = server.server_address[1]
         self.httpd.append(server)
-        threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.1,), name=name, daemon=True).start()
 
     def stop(self):
         for server in self.httpd:

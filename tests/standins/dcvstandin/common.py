@@ -200,6 +200,9 @@ def explain_tls_error(exc):
         return "%s (the peer does not trust this side's certificate)" % text
     if "CERTIFICATE_REQUIRED" in text or "peer did not return a certificate" in text:
         return "%s (a client certificate is required)" % text
+    if "EOF occurred" in text or "UNEXPECTED_EOF" in text or "BAD_CERTIFICATE" in text:
+        return ("%s (the peer ended the handshake: it may require a client certificate, or not "
+                "trust the one sent)" % text)
     return text
 
 

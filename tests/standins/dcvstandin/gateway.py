@@ -158,7 +158,7 @@ class Gateway:
 
     def _serve(self, server, web=False):
         self.servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
         if web:
             self.web_ports.append(server.server_address[1])
         return server.server_address[1]
@@ -199,9 +199,9 @@ class Gateway:
         except (ssl.SSLError, ssl.CertificateError) as exc:
             message = "TLS error (ca-file %s): %s" % (section.get("ca-file", "<system>"),
                                                       common.explain_tls_error(exc))
-            raise _HopFailed(name, url, 502, message)
+            raise _HopFailed(name, _no_token(url), 502, message)
         except OSError as exc:
-            raise _HopFailed(name, url, 502, "unreachable: %s" % exc)
+            raise _HopFailed(name, _no_token(url), 502, "unreachable: %s" % exc)
         return status, body, common.certificate_summary(peer) if peer else None
 
     def connect(self, handler, match):
@@ -242,6 +242,11 @@ class Gateway:
                       resolved["DcvServerEndpoint"], answer["User"])
         return 200, {"Connected": True, "SessionId": session_id, "User": answer["User"],
                      "Route": route}, None
+
+
+def _no_token(url):
+    """URLs go to the log without their query when they carry a connection token."""
+    return url.split("?")[0] if "authToken=" in url else url
 
 
 class _HopFailed(Exception):

@@ -118,7 +118,7 @@ class DcvServer:
         os.chmod(self.control_socket, 0o666)  # anyone may ask; control() checks the caller
         for server in (web, control):
             self.servers.append(server)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True).start()
         self.web_port = web.server_address[1]
         if self.settings["create-session"]:
             owner = self.settings["console-owner"]
