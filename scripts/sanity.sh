@@ -3,9 +3,12 @@
 # the files git would ship (tracked, plus new files not ignored), so build output and the venv stay out of it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd); cd "$root"
-# Outside the repository: ansible-test lists files with git when it finds a checkout above it.
-dest=${XDG_CACHE_HOME:-$HOME/.cache}/dcvkit/sanity/ansible_collections/dcvkit/session_manager
-rm -rf "$dest"; mkdir -p "$dest"
+# Outside the repository (ansible-test lists files with git when it finds a checkout above it), and one
+# directory per run, so that runs from several checkouts at once do not delete each other's copy.
+base=${XDG_CACHE_HOME:-$HOME/.cache}/dcvkit; mkdir -p "$base"
+work=$(mktemp -d "$base/sanity.XXXXXX"); trap 'rm -rf "$work"' EXIT
+dest=$work/ansible_collections/dcvkit/session_manager
+mkdir -p "$dest"
 git ls-files -z --cached --others --exclude-standard \
   | while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done \
   | tar --null -T - -cf - | tar -C "$dest" -xf -
