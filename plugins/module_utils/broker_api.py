@@ -77,7 +77,10 @@ def make_tls_context(ca_file=None, validate_certs=True):
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
         return context
-    context = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    try:
+        context = ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    except (ssl.SSLError, OSError) as error:
+        raise BrokerTlsError('cannot load ca_file %s as PEM CA certificates: %s' % (ca_file, error))
     context.check_hostname = True
     context.verify_mode = ssl.CERT_REQUIRED
     return context

@@ -317,9 +317,12 @@ def make_client(module):
     except BrokerApiError as error:
         module.fail_json(msg=str(error))
     client_id, client_secret = credentials(module)
-    return BrokerApiClient(base_url, client_id, client_secret, ca_file=params['ca_file'],
-                           validate_certs=params['validate_certs'], timeout=params['http_timeout'],
-                           use_proxy=params['use_proxy'])
+    try:
+        return BrokerApiClient(base_url, client_id, client_secret, ca_file=params['ca_file'],
+                               validate_certs=params['validate_certs'], timeout=params['http_timeout'],
+                               use_proxy=params['use_proxy'])
+    except BrokerApiError as error:
+        module.fail_json(msg=str(error))
 
 
 def selected_sessions(module, client):

@@ -142,6 +142,14 @@ def test_system_store_does_not_trust_the_lab_ca(broker, pki):
         client.describe_sessions()
 
 
+def test_ca_file_that_is_not_pem_is_a_clear_error(broker, pki, tmp_path):
+    not_pem = tmp_path / 'ca.pem'
+    not_pem.write_text('not a certificate')
+    with pytest.raises(BrokerTlsError) as failure:
+        client_for(broker, pki, ca_file=str(not_pem))
+    assert 'cannot load ca_file %s' % not_pem in str(failure.value)
+
+
 def test_validate_certs_false_is_an_explicit_opt_out(broker, pki):
     client = client_for(broker, pki, base_url=broker.url('localhost'), ca_file=None, validate_certs=False)
     assert client.describe_sessions() == []
