@@ -385,7 +385,7 @@ def add_connection_data(module, client, session, result):
     expires_at, source = connection_token_expiry(token, issued_at, params['token_duration_minutes'])
     result['connection_token_expiry_source'] = source
     if expires_at is not None:
-        result['connection_token_expires_at'] = expires_at.isoformat()
+        result['connection_token_expires_at'] = expires_at.replace(microsecond=0).isoformat()
         result['connection_token_valid_minutes'] = max(0, int((expires_at - issued_at).total_seconds() // 60))
     if params['gateway_url']:
         result['browser_url'] = browser_url(params['gateway_url'], session['Id'], token,
