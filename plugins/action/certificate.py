@@ -9,6 +9,8 @@ The CA key is loaded in this (controller) process only; the host sends a CSR and
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
@@ -46,6 +48,13 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('control node: %s' % problem)
         try:
             request = check_certificate_request(params)
+            if self._task.check_mode and not os.path.exists(params['ca_path']):
+                # A first --check of a new inventory: the ca task before this one only pretended to create
+                # the CA.  Every certificate would come from the new CA; say so instead of failing.
+                result['warnings'] = ['ca_path %s does not exist yet (check mode): a certificate would be issued '
+                                      'by the CA the ca task creates' % params['ca_path']]
+                result.update(changed=True, reasons=['ca_changed'], written=[], pkcs12_encryption=None)
+                return result
             ca = load_ca(params['ca_path'], params.get('ca_key_passphrase'))
         except PkiInputError as exc:
             raise AnsibleActionFail(str(exc))
