@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcvkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Contract test: api_client and session against the stand-in broker, agent, DCV server and gateway.
+
+The whole chain runs in-process on loopback (tests/standins, built by the stand-ins' own test
+harness). The browser URL the session module returns is opened through the stand-in gateway route,
+so a token the DCV server accepts proves the modules and the stand-ins agree on the documented API.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from ansible_collections.dcvkit.session_manager.plugins.modules import api_client as api_client_module
+from ansible_collections.dcvkit.session_manager.plugins.modules import session as session_module
+from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.module_runner import run_module
+from ansible_collections.dcvkit.session_manager.tests.unit.standins import conftest as standin_lab
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='api_client writes a root-owned file')
+
+
+class AgentLoop:
+    """Reports the stand-in agent to the broker every 0.2 s, as the real agent does every few seconds."""
+
+    def __init__(self, agent):
+        self.agent = agent
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stopped.wait(0.2):
+            self.agent.report_once()
+
+    def __enter__(self):
+        assert self.agent.report_once(), 'the stand-in agent did not register with the stand-in broker'
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def lab(tmp_path):
+    from dcvstandin.broker import Broker  # importable once standin_lab put tests/standins on sys.path
+
+    ports = {name: standin_lab.free_port() for name in ('client', 'agent', 'gateway', 'cli', 'dcv', 'web', 'health')}
+    pki_dir = tmp_path / 'pki'
+    pki_dir.mkdir()
+    pki = standin_lab.Pki(str(pki_dir))
+    brokers = []
+
+    def make_broker(extra=''):
+        properties = standin_lab.write(tmp_path / 'broker.properties',
+                                       standin_lab.broker_properties(ports, pki, extra), 0o640)
+        state = tmp_path / 'broker-state'
+        state.mkdir(exist_ok=True)
+        broker = Broker(properties, str(state), str(tmp_path / 'broker.log'), owner_uid=os.getuid(),
+                        owner_gid=os.getgid(), hostname='brokerhost')
+        broker.start()
+        brokers.append(broker)
+        return broker
+
+    stack = standin_lab.Stack(tmp_path, ports, pki, make_broker)
+    cli = tmp_path / 'bin' / 'dcv-session-manager-broker'
+    cli.parent.mkdir()
+    cli.write_text('#!/bin/sh\nPYTHONPATH=%s exec %s -m dcvstandin.brokercli --properties %s --state-dir %s "$@"\n'
+                   % (standin_lab.STANDINS, sys.executable, stack.broker.properties_file, stack.broker.state_dir))
+    cli.chmod(0o755)
+    stack.cli = str(cli)
+    stack.credentials = str(tmp_path / 'api-client-lab.json')
+    try:
+        with AgentLoop(stack.agent):
+            yield stack
+    finally:
+        stack.stop()
+        for broker in brokers:
+            broker.stop()
+
+
+def session(lab, **args):
+    options = dict(url='https://localhost:%d' % lab.ports['client'], ca_file=lab.ca,
+                   credentials_file=lab.credentials, use_proxy=False, poll_interval=0.2, wait_timeout=30,
+                   gateway_url='https://localhost:%d' % lab.ports['web'])
+    options.update(args)
+    return run_module(session_module.main, options)
+
+
+def open_in_browser(lab, browser_url):
+    """What the web client does with the URL: token from the query, session id from the fragment."""
+    from dcvstandin import common
+
+    parts = urlsplit(browser_url)
+    token = parse_qs(parts.query)['authToken'][0]
+    status, data, dummy_peer = common.https_request(
+        'GET', 'https://localhost:%d/standin/connect?sessionId=%s&authToken=%s' % (lab.ports['web'], parts.fragment, token),
+        common.client_context(lab.ca))
+    return status, json.loads(data)
+
+
+def test_browser_url_from_the_modules_opens_the_desktop(lab):
+    registered = run_module(api_client_module.main, dict(name='lab', path=lab.credentials, broker_cli=lab.cli))
+    assert not registered.failed, registered.get('msg')
+    assert registered['registered']
+
+    created = session(lab, owner=lab.user, type='virtual')
+    assert not created.failed, created.get('msg')
+    assert created['created'] and created['session']['State'] == 'READY'
+    assert created['connection_token_expiry_source'] == 'unknown'  # the stand-in's tokens are opaque
+
+    status, route = open_in_browser(lab, created['browser_url'])
+    assert status == 200, route
+    assert route['Connected'] is True and route['User'] == lab.user
+
+    reused = session(lab, owner=lab.user, type='virtual')
+    assert reused['changed'] is False and reused['session_id'] == created['session_id']
+    again = run_module(api_client_module.main, dict(name='lab', path=lab.credentials, broker_cli=lab.cli))
+    assert again['changed'] is False and again['client_id'] == registered['client_id']
+
+    deleted = session(lab, state='absent', owner=lab.user)
+    assert deleted['deleted'] == [created['session_id']]
+    listed = session(lab, list_only=True, session_id=created['session_id'])
+    assert [item['State'] for item in listed['sessions']] in (['DELETING'], ['DELETED'])
+
+    removed = run_module(api_client_module.main, dict(name='lab', path=lab.credentials, broker_cli=lab.cli,
+                                                      state='absent'))
+    assert removed['unregistered'] == [registered['client_id']]
+    refused = session(lab, list_only=True)
+    assert refused.failed and refused.get('status') is None  # the credentials file is gone
+    assert 'register the client first' in refused['msg']
+
+
+def test_a_stale_client_is_registered_again(lab):
+    first = run_module(api_client_module.main, dict(name='lab', path=lab.credentials, broker_cli=lab.cli))
+    # Someone unregisters the client behind our back: the stored secret is worthless now.
+    subprocess.run([lab.cli, 'unregister-api-client', '--client-id', first['client_id']], check=True,
+                   stdout=subprocess.DEVNULL)
+    second = run_module(api_client_module.main, dict(name='lab', path=lab.credentials, broker_cli=lab.cli))
+    assert second['registered'] and second['client_id'] != first['client_id']
+    listed = session(lab, list_only=True)
+    assert not listed.failed, listed.get('msg')
+
+
+def test_virtual_session_on_a_missing_server_reports_the_broker_reason(lab):
+    run_module(api_client_module.main, dict(name='lab', path=lab.credentials, broker_cli=lab.cli))
+    result = session(lab, owner=lab.user, type='virtual', server_hostname='no-such-host')
+    assert result.failed
+    assert 'no available DCV server matches the requirements' in result['msg']
