@@ -5,6 +5,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
+# shellcheck source=scripts/env.sh
+. "$here/env.sh"
 root=$(repo_root); cd "$root"
 
 network=dcvkit-lab-net
