@@ -120,11 +120,14 @@ options:
   session_id:
     description:
       - With O(state=absent) or O(list_only=true), the session to act on.
+      - With O(state=present), a new connection token for this existing session of O(owner); the module fails
+        instead of creating a session when it is not V(READY) or V(CREATING).
     type: str
   older_than_minutes:
     description:
       - With O(state=absent) or O(list_only=true), only sessions created more than this many minutes ago
         (time-limited access). Alone with O(state=absent) it applies to every owner.
+      - Not valid with O(state=present); delete old sessions in a task before it.
     type: int
   force:
     description: Delete sessions even when they are in use (C(Force) in C(/deleteSessions)).
@@ -395,8 +398,14 @@ def add_connection_data(module, client, session, result):
 def ensure_session(module, client, result):
     params = module.params
     session_type = params['type'].upper()
-    session = pick_reusable(client.describe_sessions(), params['owner'], params['name'], session_type,
-                            params['server_hostname'])
+    if params['session_id']:
+        session = pick_reusable(client.describe_sessions([params['session_id']]), params['owner'])
+        if session is None or session.get('Id') != params['session_id']:
+            module.fail_json(msg='session %s of %s is not READY or CREATING on the broker (no session is created '
+                                 'when session_id is given)' % (params['session_id'], params['owner']))
+    else:
+        session = pick_reusable(client.describe_sessions(), params['owner'], params['name'], session_type,
+                                params['server_hostname'])
     result['created'] = session is None
     if session is None:
         result['changed'] = True
@@ -456,8 +465,12 @@ def main():
 
         supports_check_mode=True,
     )
-    if module.params['state'] == 'present' and not module.params['list_only'] and not module.params['owner']:
-        module.fail_json(msg='state=present needs owner (the user the session belongs to)')
+    if module.params['state'] == 'present' and not module.params['list_only']:
+        if not module.params['owner']:
+            module.fail_json(msg='state=present needs owner (the user the session belongs to)')
+        if module.params['older_than_minutes'] is not None:
+            module.fail_json(msg='older_than_minutes selects sessions to delete or list: use it with state=absent '
+                                 'or list_only=true, in a task before the state=present one')
     result = dict(changed=False)
     client = make_client(module)
     try:

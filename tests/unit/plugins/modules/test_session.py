@@ -286,9 +286,25 @@ def test_404_connection_data_is_reported(broker, pki, monkeypatch):
     assert session_id in result['msg']
 
 
+def test_new_token_for_a_known_session(broker, pki):
+    broker.state.add_session('alice', name='newest')
+    wanted = broker.state.add_session('alice', name='older', age_minutes=30)
+    result = run(broker, pki, owner='alice', session_id=wanted)
+    assert not result.failed, result.get('msg')
+    assert result['session_id'] == wanted and result['changed'] is False and result['connection_token']
+
+
+def test_known_session_that_is_gone_is_not_replaced(broker, pki):
+    gone = broker.state.add_session('alice', state='DELETED')
+    result = run(broker, pki, owner='alice', session_id=gone)
+    assert result.failed and 'is not READY or CREATING' in result['msg']
+    assert api_calls(broker, '/createSessions') == []
+
+
 @pytest.mark.parametrize('args, message', [
     (dict(url='http://127.0.0.1:8443', owner='a'), 'must start with https://'),
     (dict(state='present'), 'owner'),
+    (dict(owner='a', older_than_minutes=5), 'use it with state=absent'),
 ])
 def test_argument_errors(broker, pki, args, message):
     result = run(broker, pki, **args)
