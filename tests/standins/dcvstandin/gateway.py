@@ -175,6 +175,8 @@ class Gateway:
         if not self.resources:
             return 404, {"message": "no [web-resources] local-resources-path (url is not modelled)"}, None
         path = urllib.parse.unquote(urllib.parse.urlsplit(handler.path).path)
+        if path != "/" and path.endswith("/"):  # a file asked for as a directory: no such resource
+            return 404, {"message": "not found: %s" % path}, None
         relative = "index.html" if path == "/" else path.lstrip("/")
         full = os.path.realpath(os.path.join(self.resources, relative))
         if not full.startswith(os.path.realpath(self.resources) + os.sep) or not os.path.isfile(full):
