@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -155,3 +156,46 @@ def test_virtual_session_on_a_missing_server_reports_the_broker_reason(lab):
     result = session(lab, owner=lab.user, type='virtual', server_hostname='no-such-host')
     assert result.failed
     assert 'no available DCV server matches the requirements' in result['msg']
+
+
+def test_session_playbook_prints_a_url_that_opens_the_desktop(lab, tmp_path):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))))
+    playbook_cli = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
+    if not os.path.exists(playbook_cli):
+        pytest.skip('ansible-playbook is not installed beside %s' % sys.executable)
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(json.dumps({'all': {
+        'vars': {'ansible_connection': 'local', 'ansible_python_interpreter': sys.executable},
+        'children': {
+            'dcv_brokers': {'hosts': {'localhost': {
+                'dcv_broker_client_port': lab.ports['client'],
+                'dcv_gateway_web_port': lab.ports['web'],
+                'dcv_gateway_public_names': ['localhost'],
+            }}},
+            'dcv_gateways': {'hosts': {'localhost': {}}},
+        }}}))
+    command = [playbook_cli, '-i', str(inventory), os.path.join(repo, 'playbooks', 'session.yml'),
+               '-e', 'dcv_session_owner=%s' % lab.user, '-e', 'dcv_session_type=virtual',
+               '-e', 'dcv_session_credentials_file=%s' % lab.credentials,
+               '-e', 'dcv_session_broker_ca_file=%s' % lab.ca, '-e', 'dcv_session_broker_cli=%s' % lab.cli]
+    environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, '.collections'),
+                       ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default',
+                       ANSIBLE_CALLBACK_RESULT_FORMAT='json')
+
+    def play():
+        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300,
+                              cwd=str(tmp_path))  # no ansible.cfg from the working directory
+        assert done.returncode == 0, done.stdout + done.stderr
+        urls = re.findall(r'"msg": "(https://localhost:%d/\?authToken=\S+#\S+) \(virtual session (created|reused)'
+                          % lab.ports['web'], done.stdout)
+        assert len(urls) == 1, done.stdout
+        return urls[0], re.search(r'localhost\s*: ok=\d+\s+changed=(\d+)', done.stdout).group(1)
+
+    (url, verb), changed = play()
+    assert verb == 'created' and int(changed) == 2  # the API client, then the session
+    status, route = open_in_browser(lab, url)
+    assert status == 200 and route['Connected'] is True, route
+    (again, verb), changed = play()
+    assert verb == 'reused' and changed == '0'
+    assert urlsplit(again).fragment == urlsplit(url).fragment
