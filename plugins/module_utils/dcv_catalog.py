@@ -68,8 +68,18 @@ BROKER_MANAGED_KEYS = {
     "broker-to-broker-key-store-file": "the role's key store",
     "broker-to-broker-key-store-pass": "the role's key store",
     "broker-to-broker-connection-pass": "the generated cluster password",
+    "broker-to-broker-connection-login": "dcv_broker_cluster_login",
+    "client-to-broker-connector-bind-host": "dcv_broker_bind_host",
+    "agent-to-broker-connector-bind-host": "dcv_broker_bind_host",
+    "gateway-to-broker-connector-bind-host": "dcv_broker_bind_host",
+    "broker-to-broker-bind-host": "dcv_broker_bind_host",
+    "session-manager-working-path": "the package's working directory",
     "enable-persistence": "dcv_broker_persistence",
     "persistence-db": "dcv_broker_persistence",
+    "dynamodb-region": "dcv_broker_dynamodb_region",
+    "jdbc-connection-url": "dcv_broker_jdbc_url",
+    "jdbc-user": "dcv_broker_jdbc_user",
+    "jdbc-password": "dcv_broker_jdbc_password",
 }
 
 GATEWAY_KEYS = {
@@ -143,7 +153,11 @@ def broker_property_problems(properties, extra_properties, variable="dcv_broker_
     return errors, warnings
 
 
-def socket_address_problems(endpoints, variable):
+def is_plain_name(name):
+    return isinstance(name, str) and bool(re.match(r"^[A-Za-z0-9_-]+$", name))
+
+
+def socket_address_problems(endpoints, variable, expected_port=None, port_variable=None):
     """Listen endpoints must be socket addresses ("0.0.0.0:8443", "[::]:8443"), never URLs."""
     errors = []
     if not isinstance(endpoints, (list, tuple)):
@@ -156,6 +170,9 @@ def socket_address_problems(endpoints, variable):
                           "\"[::]:8443\" (no scheme, no path)" % (variable, text))
         elif not 1 <= int(match.group("port")) <= 65535:
             errors.append("%s: %r has a port out of range 1-65535" % (variable, text))
+        elif expected_port is not None and int(match.group("port")) != int(expected_port):
+            errors.append("%s: %r listens on another port than %s = %s; make them agree (the wiring checks "
+                          "port clashes on %s)" % (variable, text, port_variable, expected_port, port_variable))
     return errors
 
 

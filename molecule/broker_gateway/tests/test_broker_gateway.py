@@ -1,0 +1,158 @@
+# -*- coding: utf-8 -*-
+"""Host A alone: broker + connection gateway from the stand-in packages (issue 5, "Must show")."""
+
+import pytest
+
+import dcvtest
+
+testinfra_hosts = ["podman://broker_gateway-a"]
+
+A = "broker_gateway-a"
+BROKER_NAME = "host-a.dcvkit.test"
+PUBLIC_NAME = "desktops.dcvkit.test"
+BROKER_CA = "/etc/dcv-session-manager-broker/tls/ca.pem"
+GATEWAY_CA = "/etc/dcv-connection-gateway/certs/ca.pem"
+BROKER = "dcv-session-manager-broker"
+GATEWAY = "dcv-connection-gateway"
+
+
+@pytest.mark.parametrize("path,owner,group,mode", [
+    ("/etc/dcv-session-manager-broker/session-manager-broker.properties", "root", "dcvsmbroker", 0o640),
+    ("/etc/dcv-session-manager-broker/tls/broker.p12", "root", "dcvsmbroker", 0o640),
+    ("/etc/dcv-session-manager-broker/tls/broker.key", "root", "dcvsmbroker", 0o640),
+    ("/etc/dcv-connection-gateway/dcv-connection-gateway.conf", "dcvcgw", "dcvcgw", 0o640),
+    ("/etc/dcv-connection-gateway/certs/gateway.pem", "dcvcgw", "dcvcgw", 0o600),
+    ("/etc/dcv-connection-gateway/certs/gateway.key", "dcvcgw", "dcvcgw", 0o600),
+    ("/etc/dcv-connection-gateway/certs/ca.pem", "dcvcgw", "dcvcgw", 0o600),
+])
+def test_files_owners_modes(host, path, owner, group, mode):
+    f = host.file(path)
+    assert f.is_file
+    assert (f.user, f.group, f.mode) == (owner, group, mode)
+
+
+def test_gateway_key_is_pkcs8(host):
+    assert host.file("/etc/dcv-connection-gateway/certs/gateway.key").content_string.startswith(
+        "-----BEGIN PRIVATE KEY-----")
+
+
+def test_broker_properties(host):
+    text = host.file("/etc/dcv-session-manager-broker/session-manager-broker.properties").content_string
+    assert "enable-gateway = true\n" in text
+    assert "client-to-broker-connector-https-port = 8448\n" in text
+    assert "dcvsm-pass" not in text
+    for key in ("enable-session-resolver", "session-resolver-timeout", "\nca-file", "certificate-file",
+                "certificate-key-file"):
+        assert key not in text
+
+
+def test_heap_dropin_without_vendor_edit(host):
+    dropin = host.file("/etc/systemd/system/dcv-session-manager-broker.service.d/dcvkit-heap.conf")
+    assert "_JAVA_OPTIONS=-Xmx256m" in dropin.content_string
+    assert "_JAVA_OPTIONS=-Xmx256m" in host.check_output("systemctl show -p Environment %s" % BROKER)
+
+
+def test_gateway_toml(host):
+    text = host.file("/etc/dcv-connection-gateway/dcv-connection-gateway.conf").content_string
+    assert 'web-listen-endpoints = ["0.0.0.0:8443"]' in text
+    assert "quic-listen-endpoints = []" in text
+    assert 'url = "https://%s:8447"' % BROKER_NAME in text
+    assert 'local-resources-path = "/usr/share/dcv/www"' in text
+
+
+@pytest.mark.parametrize("service", [BROKER, GATEWAY])
+def test_services_running(host, service):
+    s = host.service(service)
+    assert s.is_running and s.is_enabled
+
+
+@pytest.mark.parametrize("port", [8443, 8448, 8445, 8447, 8989])
+def test_ports_listening(host, port):
+    assert host.socket("tcp://0.0.0.0:%d" % port).is_listening or host.socket("tcp://:::%d" % port).is_listening
+
+
+@pytest.mark.parametrize("port,name,ca", [
+    (8448, BROKER_NAME, BROKER_CA), (8445, BROKER_NAME, BROKER_CA), (8447, BROKER_NAME, BROKER_CA),
+    (8443, PUBLIC_NAME, GATEWAY_CA), (8443, BROKER_NAME, GATEWAY_CA),
+])
+def test_tls_verifies_against_ca_for_name(host, port, name, ca):
+    result = dcvtest.tls_probe(host, port, name, ca)
+    assert result.rc == 0, result.stderr
+    assert "verified" in result.stdout
+
+
+def test_tls_refuses_a_name_not_in_the_certificate(host):
+    result = dcvtest.tls_probe(host, 8448, "not-the-broker.dcvkit.test", BROKER_CA)
+    assert result.rc != 0
+    assert "certificate" in result.stderr.lower() or "hostname" in result.stderr.lower()
+
+
+def test_resolve_session_reachable_from_gateway_side(host):
+    # the gateway's own trust anchor and the resolver URL's name: strict TLS, documented 404 for an unknown session
+    result = dcvtest.tls_probe(host, 8447, BROKER_NAME, GATEWAY_CA, "POST",
+                               "/resolveSession?sessionId=none&transport=HTTP&clientIpAddress=127.0.0.1")
+    assert result.rc == 0, result.stderr
+    assert result.stdout.startswith("HTTP/1.1 404"), result.stdout[:200]
+    assert "The requested combination of transport and sessionId does not exist" in result.stdout
+
+
+def test_gateway_health(host):
+    assert host.check_output("curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:8989/health") == "200"
+
+
+BAD_INPUTS = [
+    ({"dcv_broker_properties": {"enable-session-resolver": "true"}}, ["enable-session-resolver", "dcv_broker_properties"]),
+    ({"dcv_broker_properties": {"session-resolver-timeout": "30"}}, ["session-resolver-timeout", "dcv_broker_properties"]),
+    ({"dcv_broker_properties": {"ca-file": "/etc/ca.pem"}}, ["ca-file", "dcv_broker_properties"]),
+    ({"dcv_broker_properties": {"certificate-file": "/etc/c.pem"}}, ["certificate-file", "dcv_broker_properties"]),
+    ({"dcv_broker_properties": {"certificate-key-file": "/etc/c.key"}}, ["certificate-key-file", "dcv_broker_properties"]),
+    ({"dcv_broker_properties": {"enable-gatway": "true"}}, ["enable-gatway", "dcv_broker_extra_properties"]),
+    ({"dcv_broker_client_port": 8443}, ["dcv_broker_client_port", "dcv_gateway_web_port", "8443"]),
+    ({"dcv_gateway_web_listen_endpoints": ["https://0.0.0.0:8443"]}, ["dcv_gateway_web_listen_endpoints", "https://0.0.0.0:8443"]),
+    ({"dcv_gateway_public_names": []}, ["dcv_gateway_public_names"]),
+    ({"dcv_gateway_extra_settings": {"log{": {"level": "debug"}}}, ["dcv_gateway_extra_settings", "log{"]),
+    ({"dcv_gateway_extra_settings": {"gateway": {"web-port": 8443}}}, ["dcv_gateway_extra_settings", "web-port"]),
+]
+
+
+@pytest.mark.parametrize("extra_vars,named", BAD_INPUTS, ids=[str(sorted(b[0].items()))[:60] for b in BAD_INPUTS])
+def test_bad_input_fails_in_preflight_and_changes_nothing(host, extra_vars, named):
+    before = dcvtest.snapshot(host)
+    starts = (dcvtest.started_at(host, BROKER), dcvtest.started_at(host, GATEWAY))
+    rc, output = dcvtest.run_playbook(extra_vars)
+    assert rc != 0, output[-3000:]
+    # the failure came from the preflight play, before any play that changes hosts
+    for word in named:
+        assert word in output, (word, output[-3000:])
+    assert "PLAY [Broker and gateway hosts]" not in output
+    assert dcvtest.snapshot(host) == before
+    assert (dcvtest.started_at(host, BROKER), dcvtest.started_at(host, GATEWAY)) == starts
+
+
+def test_changing_a_broker_property_restarts_only_the_broker(host):
+    broker, gateway = dcvtest.started_at(host, BROKER), dcvtest.started_at(host, GATEWAY)
+    rc, output = dcvtest.run_playbook({"dcv_broker_properties": {"connect-session-token-duration-minutes": 61}})
+    assert rc == 0, output[-3000:]
+    assert "connect-session-token-duration-minutes = 61" in host.file(
+        "/etc/dcv-session-manager-broker/session-manager-broker.properties").content_string
+    assert dcvtest.started_at(host, BROKER) != broker
+    assert dcvtest.started_at(host, GATEWAY) == gateway
+
+
+def test_changing_a_gateway_setting_restarts_only_the_gateway(host):
+    broker, gateway = dcvtest.started_at(host, BROKER), dcvtest.started_at(host, GATEWAY)
+    rc, output = dcvtest.run_playbook({"dcv_broker_properties": {"connect-session-token-duration-minutes": 61},
+                                       "dcv_gateway_log_level": "debug"})
+    assert rc == 0, output[-3000:]
+    assert 'level = "debug"' in host.file("/etc/dcv-connection-gateway/dcv-connection-gateway.conf").content_string
+    assert dcvtest.started_at(host, GATEWAY) != gateway
+    assert dcvtest.started_at(host, BROKER) == broker
+
+
+def test_back_to_the_inventory_and_idempotent(host):
+    rc, output = dcvtest.run_playbook()
+    assert rc == 0, output[-3000:]
+    rc, output = dcvtest.run_playbook()
+    assert rc == 0
+    recap = output.rsplit("PLAY RECAP", 1)[1]
+    assert "changed=0" in recap and "failed=0" in recap, recap

@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+"""Helpers for the role scenarios' testinfra tests: run the scenario's playbook again with other
+variables, snapshot what the roles manage on a host, and read service start times."""
+
+import json
+import os
+import subprocess
+
+import testinfra
+
+MANAGED_PATHS = ["/etc/dcv-session-manager-broker", "/etc/dcv-connection-gateway", "/etc/dcv",
+                 "/etc/dcv-session-manager-agent", "/etc/systemd/system/dcv-session-manager-broker.service.d",
+                 "/var/cache/dcvkit"]
+
+
+def host(name):
+    return testinfra.get_host("podman://" + name)
+
+
+def run_playbook(extra_vars=None, playbook="converge.yml", check=False):
+    """Run the scenario's playbook against the scenario's instances; return (rc, output)."""
+    scenario_dir = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
+    inventory = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
+    command = ["ansible-playbook", "-i", inventory, os.path.join(scenario_dir, playbook)]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    if check:
+        command.append("--check")
+    env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1")
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=900,
+                            check=False)
+    return result.returncode, result.stdout.decode("utf-8", "replace")
+
+
+def snapshot(target):
+    """Content hash, owner, mode and mtime of every file under the managed paths."""
+    existing = [p for p in MANAGED_PATHS if target.file(p).exists]
+    if not existing:
+        return ""
+    out = target.check_output(
+        "find %s -type f -exec stat -c '%%n %%U:%%G %%a %%Y' {} + -exec sha256sum {} + | sort" % " ".join(existing))
+    return out
+
+
+def started_at(target, service):
+    """Monotonic start time and PID of a unit: changes exactly when the unit was (re)started."""
+    return target.check_output("systemctl show -p ActiveEnterTimestampMonotonic -p MainPID --value %s" % service)
+
+
+def tls_probe(target, port, name, ca_file, method=None, path=None):
+    """Verify TLS on 127.0.0.1:port for ``name`` against ``ca_file`` on the host itself (strict)."""
+    script = (
+        "import socket,ssl,sys\n"
+        "ctx=ssl.create_default_context(cafile=sys.argv[3])\n"
+        "s=ctx.wrap_socket(socket.create_connection(('127.0.0.1',int(sys.argv[1])),timeout=10),server_hostname=sys.argv[2])\n"
+        "if len(sys.argv)>4:\n"
+        " s.sendall(('%s %s HTTP/1.1\\r\\nHost: %s\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n'"
+        "%(sys.argv[4],sys.argv[5],sys.argv[2])).encode())\n"
+        " data=b''\n"
+        " while True:\n"
+        "  chunk=s.recv(65536)\n"
+        "  if not chunk: break\n"
+        "  data+=chunk\n"
+        " print(data.decode('latin-1'))\n"
+        "else:\n"
+        " print('verified', s.version())\n"
+    )
+    args = [str(port), name, ca_file] + ([method, path] if method else [])
+    return target.run("python3 -c %s %s" % (_quote(script), " ".join(_quote(a) for a in args)))
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
