@@ -14,6 +14,7 @@ __metaclass__ = type
 
 import base64
 import json
+import re
 import socket
 import ssl
 import time
@@ -31,6 +32,9 @@ _EXPIRED_CODES = (9, 10)
 _MAX_RENEWAL_MARGIN_SECONDS = 30
 
 _BODY_EXCERPT_CHARS = 300
+
+# http.client reports a refused CONNECT as "Tunnel connection failed: 407 Proxy Authentication Required".
+_PROXY_TUNNEL_REFUSED = re.compile(r'Tunnel connection failed: (\d{3}[^\r\n]*)')
 
 
 class BrokerApiError(Exception):
@@ -155,6 +159,13 @@ class BrokerApiClient(object):
                 raise BrokerTlsError(describe_tls_failure(reason, self.host, self.ca_file))
             if isinstance(reason, ssl.SSLError):
                 raise BrokerTlsError('TLS handshake with the broker at %s failed: %s' % (self.base_url, reason))
+            proxy_status = _PROXY_TUNNEL_REFUSED.search(str(reason))
+            if proxy_status:
+                # Only a forward proxy answers HTTP here: the broker, an NLB or PrivateLink never send 407.
+                raise BrokerApiError(
+                    'an HTTP proxy refused the tunnel to %s with %s (not a network or broker failure): add the '
+                    'broker name to no_proxy/NO_PROXY or set use_proxy=false' % (self.base_url, proxy_status.group(1)),
+                    status=int(proxy_status.group(1).split()[0]))
             raise BrokerApiError('cannot reach the broker client API at %s: %s (is the broker running and '
                                  'is this its client port?)' % (self.base_url, reason))
         except ssl.SSLCertVerificationError as error:

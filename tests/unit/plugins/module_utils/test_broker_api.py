@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import socketserver
+import threading
 import time
 
 import pytest
@@ -197,3 +199,29 @@ def test_build_base_url(url, host, port, expected):
 def test_build_base_url_refuses_plain_http():
     with pytest.raises(BrokerApiError):
         build_base_url('http://b.example:8443')
+
+
+class _ProxyDemandingCredentials(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.recv(4096)
+        self.request.sendall(b'HTTP/1.1 407 Proxy Authentication Required\r\n'
+                             b'Proxy-Authenticate: Basic realm="corp"\r\nContent-Length: 0\r\n\r\n')
+
+
+def test_a_proxy_asking_for_credentials_is_named_as_such(broker, pki, monkeypatch):
+    proxy = socketserver.ThreadingTCPServer(('127.0.0.1', 0), _ProxyDemandingCredentials)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ('no_proxy', 'NO_PROXY'):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv('https_proxy', 'http://127.0.0.1:%d' % proxy.server_address[1])
+        client = client_for(broker, pki, use_proxy=True)
+        with pytest.raises(BrokerApiError) as failure:
+            client.describe_sessions()
+        assert failure.value.status == 407
+        assert 'an HTTP proxy refused the tunnel' in str(failure.value) and 'no_proxy' in str(failure.value)
+        assert broker.state.token_requests == 0
+        assert client_for(broker, pki, use_proxy=False).describe_sessions() == []  # the way around it
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
