@@ -1,0 +1,150 @@
+# -*- coding: utf-8 -*-
+# Copyright: dcvkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""broker_sessions: session choice, broker times, token expiry, browser URLs, waiting for READY."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import json
+
+import pytest
+
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_sessions
+
+UTC = datetime.timezone.utc
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('2020-10-06T10:15:31.633Z', datetime.datetime(2020, 10, 6, 10, 15, 31, 633000, UTC)),
+    ('2020-10-06T10:15:31Z', datetime.datetime(2020, 10, 6, 10, 15, 31, 0, UTC)),
+    ('2020-10-06T10:15:31.6Z', datetime.datetime(2020, 10, 6, 10, 15, 31, 600000, UTC)),
+    ('2020-10-06T12:15:31.123456789+02:00', datetime.datetime(2020, 10, 6, 10, 15, 31, 123456, UTC)),
+    ('2020-10-06T10:15:31', datetime.datetime(2020, 10, 6, 10, 15, 31, 0, UTC)),
+    (1601979331633, datetime.datetime(2020, 10, 6, 10, 15, 31, 633000, UTC)),
+    (1601979331, datetime.datetime(2020, 10, 6, 10, 15, 31, 0, UTC)),
+    ('yesterday', None),
+    (None, None),
+])
+def test_parse_broker_time(value, expected):
+    assert broker_sessions.parse_broker_time(value) == expected
+
+
+def session(state='READY', created='2026-01-01T10:00:00Z', **extra):
+    item = {'Id': extra.pop('Id', 'id-' + created), 'Owner': 'alice', 'Name': 'desk', 'Type': 'CONSOLE',
+            'State': state, 'CreationTime': created, 'Server': {'Hostname': 'dcv1.lab.internal'}}
+    item.update(extra)
+    return item
+
+
+def test_pick_reusable_prefers_ready_then_newest():
+    older_ready = session(created='2026-01-01T09:00:00Z', Id='older')
+    newer_ready = session(created='2026-01-01T11:00:00Z', Id='newer')
+    creating = session(state='CREATING', created='2026-01-01T12:00:00Z', Id='creating')
+    deleting = session(state='DELETING', created='2026-01-01T13:00:00Z', Id='deleting')
+    picked = broker_sessions.pick_reusable([older_ready, creating, deleting, newer_ready], 'alice')
+    assert picked['Id'] == 'newer'
+    assert broker_sessions.pick_reusable([creating, deleting], 'alice')['Id'] == 'creating'
+    assert broker_sessions.pick_reusable([deleting], 'alice') is None
+    assert broker_sessions.pick_reusable([newer_ready], 'bob') is None
+
+
+def test_pick_reusable_honours_name_type_and_server():
+    item = session()
+    assert broker_sessions.pick_reusable([item], 'alice', name='other') is None
+    assert broker_sessions.pick_reusable([item], 'alice', session_type='VIRTUAL') is None
+    assert broker_sessions.pick_reusable([item], 'alice', server_hostname='dcv2.lab.internal') is None
+    assert broker_sessions.pick_reusable([item], 'alice', server_hostname='dcv1') is item
+    assert broker_sessions.pick_reusable([item], 'alice', 'desk', 'console', 'DCV1.lab.internal') is item
+
+
+def test_requirements_for():
+    assert broker_sessions.requirements_for() is None
+    assert broker_sessions.requirements_for('dcv1') == "server:Host.Hostname = 'dcv1'"
+    assert broker_sessions.requirements_for('dcv1', "server:Ip = '10.0.0.1'") == \
+        "server:Host.Hostname = 'dcv1' and (server:Ip = '10.0.0.1')"
+    with pytest.raises(ValueError):
+        broker_sessions.requirements_for("x' or 'a' = 'a")
+
+
+@pytest.mark.parametrize('path, expected', [
+    ('/', 'https://gw.example:8443/?authToken=a%2Bb%2Fc%3D#s-1'),
+    (None, 'https://gw.example:8443/?authToken=a%2Bb%2Fc%3D#s-1'),
+    ('/dcv', 'https://gw.example:8443/dcv/?authToken=a%2Bb%2Fc%3D#s-1'),
+    ('dcv/', 'https://gw.example:8443/dcv/?authToken=a%2Bb%2Fc%3D#s-1'),
+])
+def test_browser_url(path, expected):
+    assert broker_sessions.browser_url('https://gw.example:8443/', 's-1', 'a+b/c=', path) == expected
+
+
+def test_token_expiry_from_its_claim_then_setting_then_unknown():
+    issued = datetime.datetime(2026, 1, 1, 10, 0, 0, tzinfo=UTC)
+    claims = base64.urlsafe_b64encode(json.dumps({'exp': 1767265200}).encode()).decode().rstrip('=')
+    assert broker_sessions.connection_token_expiry('h.%s.s' % claims, issued, 5) == \
+        (datetime.datetime(2026, 1, 1, 11, 0, 0, tzinfo=UTC), 'token')
+    assert broker_sessions.connection_token_expiry('opaque', issued, 30) == \
+        (datetime.datetime(2026, 1, 1, 10, 30, 0, tzinfo=UTC), 'broker_setting')
+    assert broker_sessions.connection_token_expiry('not.a.jwt', issued, None) == (None, 'unknown')
+
+
+class ScriptedBroker:
+    """describe_sessions answers from a script of states; a fake clock advances with each sleep."""
+
+    def __init__(self, states, reason=None):
+        self.states = list(states)
+        self.reason = reason
+        self.now = 0.0
+
+    def describe_sessions(self, ids):
+        state = self.states.pop(0) if len(self.states) > 1 else self.states[0]
+        return [{'Id': ids[0], 'State': state, 'StateReason': self.reason}] if state else []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def wait(broker, timeout=10):
+    return broker_sessions.wait_until_ready(broker, 's-1', timeout, 1, sleep=broker.sleep, clock=broker.clock)
+
+
+def test_wait_returns_when_ready():
+    broker = ScriptedBroker(['CREATING', 'CREATING', 'READY'])
+    assert wait(broker)['State'] == 'READY'
+    assert broker.now == 2
+
+
+def test_wait_stops_at_once_on_a_deleted_session():
+    broker = ScriptedBroker(['CREATING', 'DELETED'], reason='Xdcv failed to start')
+    with pytest.raises(broker_sessions.SessionNotReady) as failure:
+        wait(broker)
+    assert 'will not become READY' in str(failure.value) and 'Xdcv failed to start' in str(failure.value)
+    assert broker.now == 1
+
+
+def test_wait_times_out_with_the_last_state():
+    broker = ScriptedBroker(['CREATING'], reason='no server')
+    with pytest.raises(broker_sessions.SessionNotReady) as failure:
+        wait(broker, timeout=5)
+    assert 'did not become READY within 5 s' in str(failure.value) and 'no server' in str(failure.value)
+    assert broker.now == 5
+
+
+def test_wait_on_a_session_the_broker_forgot():
+    broker = ScriptedBroker([None])
+    with pytest.raises(broker_sessions.SessionNotReady) as failure:
+        wait(broker, timeout=2)
+    assert 'unknown to the broker' in str(failure.value)
+
+
+def test_server_summary_prefers_the_http_endpoint():
+    item = session(Server={'Hostname': 'dcv1', 'Ip': '10.0.0.5', 'Port': '8443', 'Endpoints': [
+        {'Protocol': 'QUIC', 'Port': 8443, 'WebUrlPath': '/q'},
+        {'Protocol': 'HTTP', 'Port': 9443, 'WebUrlPath': '/dcv'}]})
+    summary = broker_sessions.server_summary(item)
+    assert (summary['hostname'], summary['ip'], summary['port'], summary['web_url_path']) == \
+        ('dcv1', '10.0.0.5', 9443, '/dcv')
+    assert broker_sessions.server_summary({})['web_url_path'] == '/'
