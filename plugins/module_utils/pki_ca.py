@@ -19,7 +19,7 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names i
 try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
     from cryptography.x509.oid import NameOID
 except ImportError:  # reported through pki_x509.cryptography_problem()
@@ -159,8 +159,7 @@ def load_ca_key(key_path, passphrase, passphrase_option):
     if encrypted and not passphrase:
         raise PkiInputError(passphrase_option, 'the CA key %s is encrypted; give its passphrase' % key_path)
     try:
-        return serialization.load_pem_private_key(
-            data, password=passphrase.encode('utf-8') if (passphrase and encrypted) else None)
+        return pki_x509.load_private_key(data, passphrase.encode('utf-8') if (passphrase and encrypted) else None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         if encrypted:
             raise PkiInputError(passphrase_option, 'wrong passphrase for the CA key %s' % key_path)

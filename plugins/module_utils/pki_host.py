@@ -72,7 +72,7 @@ def pkcs12_matches(data, passphrase, key, cert, ca_certs):
 
 def _load_private_key(data):
     try:
-        return serialization.load_pem_private_key(data, password=None)
+        return pki_x509.load_private_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         return None
 

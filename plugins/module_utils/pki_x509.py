@@ -77,6 +77,19 @@ def key_matches_type(key, key_type, key_size=None):
     return isinstance(key, rsa.RSAPrivateKey) and (key_size is None or key.key_size == key_size)
 
 
+def load_private_key(data, password=None):
+    """Load a PEM private key this collection wrote itself (host key or CA key, both owner-only files).
+
+    cryptography >= 39 re-validates RSA keys on every load (OpenSSL 3 primality checks: about 0.3 s for
+    RSA 3072, paid on every host of every run); the keys here are our own, so that check is skipped
+    where the option exists.  Older releases have neither the check's cost nor the option.
+    """
+    try:
+        return serialization.load_pem_private_key(data, password=password, unsafe_skip_rsa_key_validation=True)
+    except TypeError:
+        return serialization.load_pem_private_key(data, password=password)
+
+
 def public_key_pem(key_or_public_key):
     public = key_or_public_key.public_key() if hasattr(key_or_public_key, 'public_key') else key_or_public_key
     return public.public_bytes(serialization.Encoding.PEM,
