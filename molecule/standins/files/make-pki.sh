@@ -37,4 +37,4 @@ openssl pkcs12 -export -nokeys -in ca-main.pem -out truststore-main.p12 -passout
 openssl pkcs12 -export -nokeys -in ca-other.pem -out truststore-other.p12 -passout "pass:$pass"
 # genpkey writes PKCS#8 ("BEGIN PRIVATE KEY"), which the gateway requires
 grep -q "BEGIN PRIVATE KEY" gateway.key
-touch done
+touch ./done

@@ -102,8 +102,8 @@ class Agent:
         if self.state.get("AgentId"):
             pair = "%s:%s" % (self.state["AgentId"], self.state["AgentSecret"])
             headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-        status, data, _ = common.https_request("POST", self.base_url + path, self.context,
-                                               body=body, headers=headers)
+        status, data, _peer = common.https_request("POST", self.base_url + path, self.context,
+                                                   body=body, headers=headers)
         return status, (json.loads(data.decode("utf-8")) if data else {})
 
     def _my_address(self):

@@ -125,7 +125,7 @@ def _basic_credentials(handler):
     if not header.startswith("Basic "):
         return None, None
     try:
-        user, _, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
+        user, _sep, password = base64.b64decode(header[6:]).decode("utf-8").partition(":")
     except ValueError:
         return None, None
     return user, password
@@ -231,7 +231,7 @@ class Broker:
             if not trust:
                 raise ConfigError("enable-tls-client-auth-gateway = true needs "
                                   "gateway-to-broker-connector-trust-store-file")
-            _, certs = common.pkcs12_to_pem(
+            _key, certs = common.pkcs12_to_pem(
                 trust, self.settings["gateway-to-broker-connector-trust-store-pass"])
             if not certs:
                 raise ConfigError("trust store %s holds no certificate" % trust)

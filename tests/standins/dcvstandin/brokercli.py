@@ -30,8 +30,8 @@ def _call(args, method, path, body=None):
         raise SystemExit("error: cannot reach the broker (is it running, and are you root?): %s" % exc)
     url = "http://127.0.0.1:%d%s" % (settings["cli-to-broker-port"], path)
     try:
-        status, data, _ = common.https_request(method, url, None, body=body,
-                                               headers={"X-Standin-Cli-Token": token})
+        status, data, _peer = common.https_request(method, url, None, body=body,
+                                                   headers={"X-Standin-Cli-Token": token})
     except OSError as exc:
         raise SystemExit("error: the broker is not answering on %s: %s" % (url, exc))
     payload = json.loads(data.decode("utf-8")) if data else None

@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import urllib.parse
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 from dcvstandin import common
 from dcvstandin.configformats import ConfigError, parse_dcv_conf
@@ -72,7 +72,7 @@ class ControlHandler(socketserver.StreamRequestHandler):
     def handle(self):
         creds = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                         struct.calcsize("3i"))
-        _, uid, _ = struct.unpack("3i", creds)
+        _pid, uid, _gid = struct.unpack("3i", creds)
         try:
             request = json.loads(self.rfile.readline().decode("utf-8"))
             reply = self.server.app.control(request, uid)
@@ -218,7 +218,7 @@ class DcvServer:
                                        "clientAddress": handler.client_address[0]})
         try:
             context = common.client_context(self.settings["ca-file"] or None, strict=True)
-            status, data, _ = common.https_request(
+            status, data, _peer = common.https_request(
                 "POST", verifier, context, body=body,
                 headers={"Content-Type": "application/x-www-form-urlencoded"})
         except (ssl.SSLError, ssl.CertificateError) as exc:

@@ -70,7 +70,7 @@ class Pki:
     def leaf(self, ca_name, name, dns=("localhost",), ips=("127.0.0.1",), rsa_key=False):
         """Return dict with cert/key/chain paths, a PKCS#12 store (password 'changeit')."""
         self.ca(ca_name)
-        ca_key, ca_cert, _ = self.cas[ca_name]
+        ca_key, ca_cert, _path = self.cas[ca_name]
         key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if rsa_key
                else ec.generate_private_key(ec.SECP256R1()))
         now = datetime.datetime.utcnow()
@@ -100,7 +100,7 @@ class Pki:
 
     def trust_store(self, ca_name, password="changeit"):
         self.ca(ca_name)
-        _, ca_cert, _ = self.cas[ca_name]
+        _key, ca_cert, _path = self.cas[ca_name]
         data = pkcs12.serialize_key_and_certificates(
             None, None, None, [ca_cert], serialization.BestAvailableEncryption(password.encode()))
         return self._write("truststore-%s.p12" % ca_name, data)

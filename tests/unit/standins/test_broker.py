@@ -16,8 +16,8 @@ from dcvstandin.configformats import ConfigError
 
 def request(method, port, path, ca, body=None, headers=None, cert=None):
     context = common.client_context(ca, True, *(cert or (None, None)))
-    status, data, _ = common.https_request(method, "https://localhost:%d%s" % (port, path), context,
-                                           body=body, headers=headers)
+    status, data, _peer = common.https_request(method, "https://localhost:%d%s" % (port, path), context,
+                                               body=body, headers=headers)
     return status, data
 
 
@@ -64,19 +64,19 @@ def test_unknown_keys_are_ignored_with_a_log_line(make_broker, tmp_path):
 
 def test_pkcs12_identity_verifies_with_the_ca_and_host_name(make_broker, pki):
     broker = make_broker()
-    status, _ = request("GET", broker.ports["client"], "/health", pki.ca("main"))
+    status, _body = request("GET", broker.ports["client"], "/health", pki.ca("main"))
     assert status == 200
     with pytest.raises(ssl.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
         request("GET", broker.ports["client"], "/health", pki.ca("other"))
 
 
 def test_self_signed_identity_names_only_the_short_host_name(tmp_path, ports, helpers):
-    path = helpers.write(tmp_path / "b.properties",
-                 "client-to-broker-connector-https-port = %(client)d\n"
-                 "client-to-broker-connector-bind-host = 127.0.0.1\n"
-                 "agent-to-broker-connector-https-port = %(agent)d\n"
-                 "agent-to-broker-connector-bind-host = 127.0.0.1\n"
-                 "cli-to-broker-port = %(cli)d\n" % ports, 0o640)
+    properties = ("client-to-broker-connector-https-port = %(client)d\n"
+                  "client-to-broker-connector-bind-host = 127.0.0.1\n"
+                  "agent-to-broker-connector-https-port = %(agent)d\n"
+                  "agent-to-broker-connector-bind-host = 127.0.0.1\n"
+                  "cli-to-broker-port = %(cli)d\n") % ports
+    path = helpers.write(tmp_path / "b.properties", properties, 0o640)
     broker = Broker(path, str(tmp_path / "state"), str(tmp_path / "b.log"), owner_uid=os.getuid(),
                     owner_gid=os.getgid(), hostname="brokerhost")
     broker.start()

@@ -14,21 +14,21 @@ from dcvstandin.broker import RESOLVER_404
 
 def api(stack, method, path, body=None, token=None):
     headers = {"Authorization": "Bearer " + token} if token else {}
-    status, data, _ = common.https_request(
+    status, data, _peer = common.https_request(
         method, "https://localhost:%d%s" % (stack.ports["client"], path),
         common.client_context(stack.ca), body=body, headers=headers)
     return status, (json.loads(data) if data and data[:1] in b"[{" else data)
 
 
 def gateway_get(stack, path):
-    status, data, _ = common.https_request(
+    status, data, _peer = common.https_request(
         "GET", "https://localhost:%d%s" % (stack.ports["web"], path), common.client_context(stack.ca))
     return status, data
 
 
 def resolve(stack, session_id, cert="gateway-client"):
     client = stack.pki.leaf("main", cert)
-    status, data, _ = common.https_request(
+    status, data, _peer = common.https_request(
         "POST", "https://localhost:%d/resolveSession?sessionId=%s&transport=HTTP&clientIpAddress=10.0.0.9"
         % (stack.ports["gateway"], session_id),
         common.client_context(stack.ca, True, client["cert"], client["key"]))
@@ -44,7 +44,7 @@ def ready_session(stack, capsys):
     lines = capsys.readouterr().out.splitlines()
     client_id, secret = lines[0].split(": ")[1], lines[1].split(": ")[1]
     basic = base64.b64encode(("%s:%s" % (client_id, secret)).encode()).decode()
-    status, data, _ = common.https_request(
+    status, data, _peer = common.https_request(
         "POST", "https://localhost:%d/oauth2/token?grant_type=client_credentials" % stack.ports["client"],
         common.client_context(stack.ca), body="", headers={"Authorization": "Basic " + basic})
     token = json.loads(data)["access_token"]
@@ -105,7 +105,7 @@ def test_gateway_route_with_strict_tls_on_every_hop(stack, ready_session):
 
 
 def test_dns_mapping_changes_the_resolved_endpoint(stack, ready_session, tmp_path, capsys):
-    session_id, _ = ready_session
+    session_id = ready_session[0]
     mappings = tmp_path / "mappings.json"
     mappings.write_text(json.dumps([{"ServerIdType": "Ip", "ServerId": "127.0.0.1",
                                      "DnsNames": {"InternalDnsName": "localhost"}}]))
@@ -118,8 +118,8 @@ def test_dns_mapping_changes_the_resolved_endpoint(stack, ready_session, tmp_pat
 
 def test_each_hop_fails_clearly_with_another_ca(stack, ready_session):
     session_id, token = ready_session
-    _, connection = api(stack, "GET", "/sessionConnectionData/%s/%s" % (session_id, stack.user),
-                        token=token)
+    _status, connection = api(stack, "GET", "/sessionConnectionData/%s/%s" % (session_id, stack.user),
+                              token=token)
     connect = "/standin/connect?sessionId=%s&authToken=%s" % (session_id, connection["ConnectionToken"])
 
     stack.gateway.conf["resolver"]["ca-file"] = stack.other_ca

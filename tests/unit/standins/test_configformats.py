@@ -15,7 +15,7 @@ except ImportError:  # Python 3.10: only the subset parser can be checked
 # --------------------------------------------------------------------------- Java properties
 
 def test_properties_hash_after_value_is_part_of_the_value():
-    values, _ = parse_java_properties("enable-gateway = true # turn it on\n")
+    values = parse_java_properties("enable-gateway = true # turn it on\n")[0]
     assert values == {"enable-gateway": "true # turn it on"}
 
 
@@ -33,7 +33,7 @@ def test_properties_comments_separators_and_continuations():
 
 
 def test_properties_comment_line_does_not_continue():
-    values, _ = parse_java_properties("# comment \\\nreal = yes\n")
+    values = parse_java_properties("# comment \\\nreal = yes\n")[0]
     assert values == {"real": "yes"}
 
 
