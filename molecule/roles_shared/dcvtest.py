@@ -17,10 +17,10 @@ def host(name):
     return testinfra.get_host("podman://" + name)
 
 
-def run_playbook(extra_vars=None, playbook="converge.yml", check=False):
+def run_playbook(extra_vars=None, playbook="converge.yml", check=False, inventory=None):
     """Run the scenario's playbook against the scenario's instances; return (rc, output)."""
     scenario_dir = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
-    inventory = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
+    inventory = inventory or os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
     command = ["ansible-playbook", "-i", inventory, os.path.join(scenario_dir, playbook)]
     if extra_vars:
         command += ["-e", json.dumps(extra_vars)]
@@ -47,13 +47,13 @@ def started_at(target, service):
     return target.check_output("systemctl show -p ActiveEnterTimestampMonotonic -p MainPID --value %s" % service)
 
 
-def tls_probe(target, port, name, ca_file, method=None, path=None):
-    """Verify TLS on 127.0.0.1:port for ``name`` against ``ca_file`` on the host itself (strict)."""
+def tls_probe(target, port, name, ca_file, method=None, path=None, address="127.0.0.1"):
+    """Verify TLS on address:port for ``name`` against ``ca_file``, from the host itself (strict)."""
     script = (
         "import socket,ssl,sys\n"
         "ctx=ssl.create_default_context(cafile=sys.argv[3])\n"
-        "s=ctx.wrap_socket(socket.create_connection(('127.0.0.1',int(sys.argv[1])),timeout=10),server_hostname=sys.argv[2])\n"
-        "if len(sys.argv)>4:\n"
+        "s=ctx.wrap_socket(socket.create_connection((sys.argv[6] if len(sys.argv)>6 else sys.argv[4],int(sys.argv[1])),timeout=10),server_hostname=sys.argv[2])\n"
+        "if len(sys.argv)>5:\n"
         " s.sendall(('%s %s HTTP/1.1\\r\\nHost: %s\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n'"
         "%(sys.argv[4],sys.argv[5],sys.argv[2])).encode())\n"
         " data=b''\n"
@@ -65,7 +65,7 @@ def tls_probe(target, port, name, ca_file, method=None, path=None):
         "else:\n"
         " print('verified', s.version())\n"
     )
-    args = [str(port), name, ca_file] + ([method, path] if method else [])
+    args = [str(port), name, ca_file] + ([method, path, address] if method else [address])
     return target.run("python3 -c %s %s" % (_quote(script), " ".join(_quote(a) for a in args)))
 
 

@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+"""Host A (broker + gateway) and host B (DCV server + agent) from the stand-ins (issue 6, "Must show")."""
+
+import configparser
+import json
+import os
+import tempfile
+
+import pytest
+import yaml
+
+import dcvtest
+
+testinfra_hosts = ["podman://server_agent-b"]
+
+A, B = "server_agent-a", "server_agent-b"
+BROKER_NAME = "host-a.dcvkit.test"
+SERVER_NAME = "host-b.dcvkit.test"
+SERVER = "dcvserver"
+AGENT = "dcv-session-manager-agent"
+
+
+@pytest.mark.parametrize("path,owner,group,mode", [
+    ("/etc/dcv/dcv.pem", "dcv", "dcv", 0o644),
+    ("/etc/dcv/dcv.key", "dcv", "dcv", 0o600),
+    ("/etc/dcv/ca.pem", "dcv", "dcv", 0o644),
+    ("/etc/dcv/dcv.conf", "root", "root", 0o644),
+    ("/etc/dcv-session-manager-agent/agent.conf", "root", "dcvsmagent", 0o640),
+    ("/etc/dcv-session-manager-agent/ca.pem", "root", "root", 0o644),
+    ("/etc/dcv-session-manager-agent/tags/placement.toml", "root", "dcvsmagent", 0o640),
+])
+def test_files_owners_modes(host, path, owner, group, mode):
+    f = host.file(path)
+    assert f.is_file
+    assert (f.user, f.group, f.mode) == (owner, group, mode)
+
+
+def test_dcv_conf_values(host):
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(host.file("/etc/dcv/dcv.conf").content_string)
+    assert parser.get("session-management", "create-session") == "false"
+    assert parser.get("connectivity", "web-port") == "8443"
+    assert parser.get("connectivity", "enable-quic-frontend") == "false"
+    assert parser.get("security", "administrators") == '["dcvsmagent"]'
+    assert parser.get("security", "auth-token-verifier") == (
+        '"https://%s:8445/agent/validate-authentication-token"' % BROKER_NAME)
+    assert parser.get("security", "ca-file") == '"/etc/dcv/ca.pem"'
+
+
+def test_agent_conf(host):
+    text = host.file("/etc/dcv-session-manager-agent/agent.conf").content_string
+    assert 'broker_host = "%s"' % BROKER_NAME in text
+    assert "broker_port = 8445" in text
+    assert "tls_strict = true" in text
+    assert 'ca_file = "/etc/dcv-session-manager-agent/ca.pem"' in text
+
+
+@pytest.mark.parametrize("service", [SERVER, AGENT])
+def test_services_running(host, service):
+    s = host.service(service)
+    assert s.is_running and s.is_enabled
+
+
+def test_no_automatic_console_session(host):
+    assert "There are no sessions available." in host.check_output("dcv list-sessions")
+
+
+def test_server_tls_verifies_for_the_name_the_gateway_uses():
+    # from host A, with the gateway's trust anchor, to the name the broker hands the gateway
+    a = dcvtest.host(A)
+    result = dcvtest.tls_probe(a, 8443, SERVER_NAME, "/etc/dcv-connection-gateway/certs/ca.pem", address=SERVER_NAME)
+    assert result.rc == 0, result.stderr
+    assert "verified" in result.stdout
+
+
+def test_agent_log_shows_successful_report(host):
+    assert "result=success" in host.check_output("grep sessionsUpdateResponse /var/log/dcv-session-manager-agent/agent.log | tail -1")
+
+
+def test_agent_registered_at_the_broker():
+    a = dcvtest.host(A)
+    creds = a.check_output("dcv-session-manager-broker register-api-client --client-name verify-%s" % os.getpid())
+    client_id = creds.split("client-id:")[1].split()[0]
+    secret = creds.split("client-password:")[1].split()[0]
+    script = (
+        "import base64,json,ssl,sys,urllib.request\n"
+        "ctx=ssl.create_default_context(cafile='/etc/dcv-session-manager-broker/tls/ca.pem')\n"
+        "base='https://%s:8448'\n"
+        "auth=base64.b64encode(('%%s:%%s'%%(sys.argv[1],sys.argv[2])).encode()).decode()\n"
+        "req=urllib.request.Request(base+'/oauth2/token?grant_type=client_credentials',data=b'',method='POST',"
+        "headers={'Authorization':'Basic '+auth,'Content-Type':'application/x-www-form-urlencoded'})\n"
+        "token=json.load(urllib.request.urlopen(req,context=ctx))['access_token']\n"
+        "req=urllib.request.Request(base+'/describeServers',data=b'{}',method='POST',"
+        "headers={'Authorization':'Bearer '+token,'Content-Type':'application/json'})\n"
+        "print(json.dumps(json.load(urllib.request.urlopen(req,context=ctx))))\n" % BROKER_NAME)
+    servers = json.loads(a.check_output("python3 -c %s %s %s" % (dcvtest._quote(script), client_id, secret)))["Servers"]
+    hostnames = json.dumps(servers)
+    assert "server_agent-b" in hostnames or SERVER_NAME in hostnames, hostnames
+    assert "lab" in hostnames  # the placement tag travelled with the report
+
+
+BAD_INPUTS = [
+    ({"dcv_agent_tls_strict": False}, ["dcv_agent_tls_strict", "dcv_allow_insecure_tls"]),
+    ({"dcv_agent_broker_host": "elsewhere.dcvkit.test"}, ["dcv_agent_broker_host", "elsewhere.dcvkit.test"]),
+    ({"dcv_server_web_port": 70000}, ["dcv_server_web_port", "70000"]),
+    ({"dcv_server_extra_settings": {"security": {"auth-token-verifier": "x"}}}, ["dcv_server_extra_settings", "auth-token-verifier"]),
+    ({"dcv_agent_extra_settings": {"agent": {"tls_strict": False}}}, ["dcv_agent_extra_settings", "tls_strict"]),
+]
+
+
+def _unchanged_run(extra_vars, named, inventory=None):
+    hosts = [dcvtest.host(A), dcvtest.host(B)]
+    before = [dcvtest.snapshot(h) for h in hosts]
+    starts = [dcvtest.started_at(hosts[1], s) for s in (SERVER, AGENT)]
+    rc, output = dcvtest.run_playbook(extra_vars, inventory=inventory)
+    assert rc != 0, output[-3000:]
+    for word in named:
+        assert word in output, (word, output[-3000:])
+    # the failure came from the preflight play, before any play that changes hosts
+    assert "PLAY [Broker and gateway hosts]" not in output
+    assert [dcvtest.snapshot(h) for h in hosts] == before
+    assert [dcvtest.started_at(hosts[1], s) for s in (SERVER, AGENT)] == starts
+
+
+@pytest.mark.parametrize("extra_vars,named", BAD_INPUTS, ids=[str(sorted(b[0].items()))[:60] for b in BAD_INPUTS])
+def test_bad_input_fails_in_preflight_and_changes_nothing(extra_vars, named):
+    _unchanged_run(extra_vars, named)
+
+
+def test_agent_without_broker_in_inventory_refused():
+    # the same hosts and variables, but no dcv_brokers group
+    ephemeral = os.environ["MOLECULE_EPHEMERAL_DIRECTORY"]
+    with open(os.path.join(ephemeral, "inventory", "ansible_inventory.yml")) as handle:
+        inventory = yaml.safe_load(handle)
+    children = inventory["all"].get("children", {})
+    for group in ("dcv_brokers", "dcv_gateways"):
+        children.pop(group, None)
+    variables = {}
+    for sub in ("group_vars/all", "group_vars/all.yml"):
+        path = os.path.join(ephemeral, "inventory", sub)
+        if os.path.isfile(path):
+            with open(path) as handle:
+                variables.update(yaml.safe_load(handle) or {})
+    inventory["all"].setdefault("vars", {}).update(variables)
+    for name, host_vars in (("server_agent-a", "host_vars/server_agent-a"), ("server_agent-b", "host_vars/server_agent-b")):
+        path = os.path.join(ephemeral, "inventory", host_vars)
+        if os.path.isfile(path):
+            with open(path) as handle:
+                extra = yaml.safe_load(handle) or {}
+            for group in children.values():
+                if name in (group.get("hosts") or {}):
+                    group["hosts"][name] = dict(group["hosts"][name] or {}, **extra)
+            if name in (inventory["all"].get("hosts") or {}):
+                inventory["all"]["hosts"][name] = dict(inventory["all"]["hosts"][name] or {}, **extra)
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as handle:
+        yaml.safe_dump(inventory, handle)
+    _unchanged_run(None, ["dcv_brokers"], inventory=handle.name)
+
+
+def test_changing_a_dcv_conf_setting_restarts_only_dcvserver(host):
+    server, agent = dcvtest.started_at(host, SERVER), dcvtest.started_at(host, AGENT)
+    rc, output = dcvtest.run_playbook({"dcv_server_administrators": ["ops"]})
+    assert rc == 0, output[-3000:]
+    assert 'administrators=["dcvsmagent", "ops"]' in host.file("/etc/dcv/dcv.conf").content_string
+    assert dcvtest.started_at(host, SERVER) != server
+    assert dcvtest.started_at(host, AGENT) == agent
+
+
+def test_changing_an_agent_setting_restarts_only_the_agent(host):
+    server, agent = dcvtest.started_at(host, SERVER), dcvtest.started_at(host, AGENT)
+    rc, output = dcvtest.run_playbook({"dcv_server_administrators": ["ops"], "dcv_agent_log_level": "debug"})
+    assert rc == 0, output[-3000:]
+    assert 'level = "debug"' in host.file("/etc/dcv-session-manager-agent/agent.conf").content_string
+    assert dcvtest.started_at(host, AGENT) != agent
+    assert dcvtest.started_at(host, SERVER) == server
+
+
+def test_back_to_the_inventory_and_idempotent():
+    rc, output = dcvtest.run_playbook()
+    assert rc == 0, output[-3000:]
+    rc, output = dcvtest.run_playbook()
+    assert rc == 0
+    recap = output.rsplit("PLAY RECAP", 1)[1]
+    for line in recap.strip().splitlines():
+        if "ok=" in line:
+            assert "changed=0" in line and "failed=0" in line, recap

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+"""The download paths dcv_common builds match the official file names of the reference (section 7)."""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import jinja2
+import pytest
+import yaml
+
+ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "dcv_common")
+
+
+def _context(facts):
+    context = {}
+    for part in ("defaults", "vars"):
+        with open(os.path.join(ROLE, part, "main.yml")) as handle:
+            context.update(yaml.safe_load(handle))
+    context["ansible_facts"] = facts
+    return context
+
+
+def _render(value, context, env, depth=0):
+    assert depth < 10
+    if isinstance(value, str) and "{{" in value:
+        text = env.from_string(value).render(context)
+        return _render(text, context, env, depth + 1)
+    return value
+
+
+class _Lazy(dict):
+    """Variables that are templates themselves get rendered when looked up (like Ansible's lazy vars)."""
+
+    def __init__(self, data, env):
+        super(_Lazy, self).__init__(data)
+        self.env = env
+
+    def __getitem__(self, key):
+        return _render(dict.__getitem__(self, key), self, self.env)
+
+
+def _paths(facts):
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    context = _Lazy(_context(facts), env)
+    files = context["dcv_common_download_files"][facts["os_family"]]
+    result = dict((k, _render(v, context, env).strip()) for k, v in files.items())
+    result["server"] = context["dcv_common_server_bundle"].strip()
+    return result
+
+
+AL2023 = {"os_family": "RedHat", "distribution": "Amazon", "distribution_major_version": "2023", "architecture": "x86_64"}
+JAMMY = {"os_family": "Debian", "distribution": "Ubuntu", "distribution_major_version": "22", "architecture": "x86_64"}
+EL9_ARM = {"os_family": "RedHat", "distribution": "RedHat", "distribution_major_version": "9", "architecture": "aarch64"}
+
+
+@pytest.mark.parametrize("facts,component,expected", [
+    (AL2023, "broker", "2025.0/SessionManagerBrokers/nice-dcv-session-manager-broker-2025.0.539-1.amzn2023.noarch.rpm"),
+    (AL2023, "agent", "2025.0/SessionManagerAgents/nice-dcv-session-manager-agent-2025.0.886-1.amzn2023.x86_64.rpm"),
+    (AL2023, "gateway", "2025.0/Gateway/nice-dcv-connection-gateway-2025.0.870.amzn2023.x86_64.rpm"),
+    (JAMMY, "broker", "2025.0/SessionManagerBrokers/nice-dcv-session-manager-broker_2025.0.539-1_all.ubuntu2204.deb"),
+    (JAMMY, "agent", "2025.0/SessionManagerAgents/nice-dcv-session-manager-agent_2025.0.886-1_amd64.ubuntu2204.deb"),
+    (JAMMY, "gateway", "2025.0/Gateway/nice-dcv-connection-gateway_2025.0.870_amd64.ubuntu2204.deb"),
+    (JAMMY, "server", "2025.0/Servers/nice-dcv-2025.0-20103-ubuntu2204-x86_64.tgz"),
+    (EL9_ARM, "agent", "2025.0/SessionManagerAgents/nice-dcv-session-manager-agent-2025.0.886-1.el9.aarch64.rpm"),
+    (EL9_ARM, "server", "2025.0/Servers/nice-dcv-2025.0-20103-el9-aarch64.tgz"),
+])
+def test_official_download_paths(facts, component, expected):
+    assert _paths(facts)[component] == expected
