@@ -267,3 +267,29 @@ def test_dcv_server_token_check_fails_with_another_ca(api):
     session_id = api.ready_session("verify-recovered")
     status, route = connect(session_id, api.connection_token(session_id))
     assert status == 200 and route["Connected"] is True, route
+
+
+def test_broker_unit_refuses_properties_with_the_wrong_mode():
+    properties = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
+    mark = LogMark("broker")
+    A.check_output("chmod 0644 %s" % properties)
+    try:
+        assert A.run("systemctl restart dcv-session-manager-broker").rc != 0  # Type=notify: start fails
+        assert mark.wait_for("refusing to start: %s must be owned by uid 0 and group dcvsmbroker" % properties)
+        assert "mode 0644" in mark.new()
+    finally:
+        A.check_output("chmod 0640 %s" % properties)
+        restart(A, "dcv-session-manager-broker")
+
+
+def test_gateway_unit_refuses_a_key_that_does_not_exist_naming_file_line_and_key():
+    conf = "/etc/dcv-connection-gateway/dcv-connection-gateway.conf"
+    mark = LogMark("gateway")
+    A.check_output("sed -i.orig '/^\\[gateway\\]$/a web-port = 8443' %s" % conf)
+    try:
+        assert A.run("systemctl restart dcv-connection-gateway").rc != 0
+        assert mark.wait_for("refusing to start: %s:3: [gateway] web-port: this key does not exist" % conf), mark.new()
+    finally:
+        A.check_output("mv %s.orig %s" % (conf, conf))
+        restart(A, "dcv-connection-gateway")
+    assert A.service("dcv-connection-gateway").is_running
