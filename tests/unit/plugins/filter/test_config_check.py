@@ -130,3 +130,33 @@ def test_ini_checks():
     assert formats.ini_problems(text, {"connectivity": {"web-port": 8443}}) == []
     assert formats.ini_problems(text, {"connectivity": {"web-port": 8444}})
     assert formats.ini_problems("[a]\nb=1\n[a]\nc=2\n")
+
+
+def test_dcv_conf_items_are_written_in_dcv_syntax():
+    from ansible_collections.dcvkit.session_manager.plugins.filter.config_check import dcv_ini_items
+    items = dcv_ini_items({"security": {"administrators": ["dcvsmagent"], "auth-token-verifier": "https://b:8445/x"},
+                           "connectivity": {"web-port": 8443, "enable-quic-frontend": False}})
+    assert {"section": "security", "option": "administrators", "value": '["dcvsmagent"]'} in items
+    assert {"section": "security", "option": "auth-token-verifier", "value": '"https://b:8445/x"'} in items
+    assert {"section": "connectivity", "option": "web-port", "value": "8443"} in items
+    assert {"section": "connectivity", "option": "enable-quic-frontend", "value": "false"} in items
+
+
+def test_dcv_conf_extra_settings_cannot_override_role_keys():
+    from ansible_collections.dcvkit.session_manager.plugins.filter.config_check import dcv_ini_settings_problems
+    managed = {"security.ca-file": "the collection's CA"}
+    problems = dcv_ini_settings_problems({"security": {"ca-file": "x"}}, {"security": {"ca-file": "x"}}, managed)
+    assert problems and "dcv_server_extra_settings" in problems[0] and "ca-file" in problems[0]
+    assert dcv_ini_settings_problems({"display": {"target-fps": 30}}, {"display": {"target-fps": 30}}, managed) == []
+    assert "not a plain name" in dcv_ini_settings_problems({}, {"bad]": {"a": 1}}, managed)[0]
+
+
+def test_insecure_tls_needs_explicit_opt_in():
+    from ansible_collections.dcvkit.session_manager.plugins.filter.config_check import (
+        dcv_agent_setting_problems, dcv_gateway_setting_problems)
+    assert dcv_gateway_setting_problems({"resolver": {"tls-strict": False}})["errors"]
+    assert dcv_gateway_setting_problems({"resolver": {"tls-strict": False}}, {}, True)["errors"] == []
+    assert dcv_agent_setting_problems({"agent": {"dcv_root": "/x"}}, {"agent.tls_strict": "dcv_agent_tls_strict"}) == {
+        "errors": [], "warnings": []}
+    result = dcv_agent_setting_problems({"agent": {"tls_strict": False}}, {"agent.tls_strict": "dcv_agent_tls_strict"})
+    assert "dcv_agent_tls_strict" in result["errors"][0]
