@@ -1,0 +1,273 @@
+# -*- coding: utf-8 -*-
+"""playbooks/verify.yml on the lab (issue 8, "Must show"): all ok on a healthy stack; for each injected fault
+its row names the cause; the run fails (non-zero exit) whenever a row is not ok. Every fault is undone before
+the next test, and the healthy table is checked again at the end."""
+
+import datetime
+import json
+import os
+import re
+import socket
+import subprocess
+import threading
+
+import pytest
+import testinfra
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+testinfra_hosts = ["podman://verify-a"]
+
+A, B = "verify-a", "verify-b"
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
+PROPERTIES = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
+AGENT_CA = "/etc/dcv-session-manager-agent/ca.pem"
+DCV_CONF = "/etc/dcv/dcv.conf"
+GATEWAY_CERT = "/etc/dcv-connection-gateway/certs/gateway.pem"
+GATEWAY_KEY = "/etc/dcv-connection-gateway/certs/gateway.key"
+
+
+def host(name):
+    return testinfra.get_host("podman://" + name)
+
+
+def run_verify(extra_vars=None, env=None):
+    """Run verify.yml against the scenario inventory; return (rc, rows by link prefix, output)."""
+    command = ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"), VERIFY]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    environment = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1")
+    environment.update(env or {})
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment, timeout=300,
+                            check=False)
+    output = result.stdout.decode("utf-8", "replace")
+    tables = re.findall(r'TASK \[Links of the stack\].*?ok: \[localhost\] => (\{\n.*?\n\})', output, re.S)
+    assert len(tables) == 1, "exactly one table expected:\n" + output[-4000:]
+    lines = json.loads(tables[0])["msg"]
+    rows = []
+    for line in lines[1:-1]:
+        match = re.match(r"^(ok|FAIL)\s+(.+?)\s{2,}(\S+)\s{2,}(.*)$", line)
+        assert match, line
+        rows.append({"status": match.group(1), "link": match.group(2), "from": match.group(3),
+                     "result": match.group(4)})
+    return result.returncode, rows, output
+
+
+def row(rows, link_prefix, origin=None):
+    found = [r for r in rows if r["link"].startswith(link_prefix) and (origin is None or r["from"] == origin)]
+    assert found, "no row %r in %s" % (link_prefix, [r["link"] for r in rows])
+    return found[0]
+
+
+def assert_healthy(rows, rc, output):
+    bad = [r for r in rows if r["status"] != "ok"]
+    assert not bad, bad
+    assert rc == 0, output[-3000:]
+
+
+EXPECTED_LINKS = ["agent -> broker", "DCV server -> broker token verifier", "gateway -> broker resolver",
+                  "gateway -> DCV server verify-b", "public names -> gateway certificate", "broker client API",
+                  "port clashes", "unknown keys in live config files", "automatic console sessions",
+                  "clock skew between hosts"]
+
+
+@pytest.fixture(scope="module")
+def healthy():
+    rc, rows, output = run_verify()
+    return rc, rows, output
+
+
+def test_healthy_lab_all_ok(healthy):
+    rc, rows, output = healthy
+    for link in EXPECTED_LINKS:
+        row(rows, link)
+    assert row(rows, "port clashes", A)["status"] == "ok"
+    assert row(rows, "port clashes", B)["status"] == "ok"
+    assert_healthy(rows, rc, output)
+
+
+def _backup(target, path):
+    target.check_output("cp -p %s %s.verify-backup" % (path, path))
+
+
+def _restore(target, path):
+    target.check_output("mv -f %s.verify-backup %s" % (path, path))
+
+
+def test_wrong_ca_on_agent():
+    b = host(B)
+    _backup(b, AGENT_CA)
+    try:
+        b.check_output("openssl req -x509 -newkey rsa:2048 -nodes -keyout /tmp/other-ca.key -out /tmp/other-ca.pem "
+                       "-subj /CN=another-ca -days 2 2>/dev/null && cp /tmp/other-ca.pem %s" % AGENT_CA)
+        rc, rows, _out = run_verify()
+        agent = row(rows, "agent -> broker", B)
+        assert agent["status"] == "FAIL"
+        assert "not signed by the CA in agent.conf ca_file = %s" % AGENT_CA in agent["result"]
+        assert "dcv_ca_path" in agent["result"]
+        assert rc != 0
+    finally:
+        _restore(b, AGENT_CA)
+
+
+def test_broker_client_port_clash():
+    a = host(A)
+    _backup(a, PROPERTIES)
+    try:
+        a.check_output("sed -i 's/^client-to-broker-connector-https-port.*/client-to-broker-connector-https-port = "
+                       "8443/' %s" % PROPERTIES)
+        a.run("systemctl restart dcv-session-manager-broker")  # fails: the gateway holds 8443
+        rc, rows, _out = run_verify()
+        ports = row(rows, "port clashes", A)
+        assert ports["status"] == "FAIL"
+        assert "port clash on 8443: dcv_broker_client_port" in ports["result"]
+        assert "dcv_gateway_web_port" in ports["result"]
+        assert "8448" in ports["result"]
+        assert rc != 0
+    finally:
+        _restore(a, PROPERTIES)
+        a.check_output("systemctl restart dcv-session-manager-broker")
+
+
+def test_automatic_console_session():
+    b = host(B)
+    _backup(b, DCV_CONF)
+    try:
+        b.check_output("sed -i 's/^create-session.*/create-session = true/' %s && systemctl restart dcvserver" % DCV_CONF)
+        rc, rows, _out = run_verify()
+        console = row(rows, "automatic console sessions", B)
+        assert console["status"] == "FAIL"
+        assert "create-session = true" in console["result"]
+        assert "dcv_server_create_session: false" in console["result"]
+        assert "a session named 'console' is running" in console["result"]
+        resolved = row(rows, "resolver: session console on %s" % B)
+        assert resolved["status"] == "FAIL"
+        assert "was not created through the broker" in resolved["result"]
+        assert rc != 0
+    finally:
+        _restore(b, DCV_CONF)
+        b.check_output("systemctl restart dcvserver")
+
+
+def _certificate_without_public_name():
+    ca_dir = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "dcv-ca")
+    with open(os.path.join(ca_dir, "ca.pem"), "rb") as handle:
+        ca_cert = x509.load_pem_x509_certificate(handle.read())
+    with open(os.path.join(ca_dir, "ca.key"), "rb") as handle:
+        ca_key = serialization.load_pem_private_key(handle.read(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "host-a.dcvkit.test")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("host-a.dcvkit.test")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))
+
+
+def _put(container, path, data):
+    subprocess.run(["podman", "exec", "-i", container, "sh", "-c", "cat > %s" % path], input=data, check=True)
+
+
+def test_gateway_certificate_missing_public_name():
+    a = host(A)
+    _backup(a, GATEWAY_CERT)
+    _backup(a, GATEWAY_KEY)
+    try:
+        cert, key = _certificate_without_public_name()
+        _put(A, GATEWAY_CERT, cert)
+        _put(A, GATEWAY_KEY, key)
+        a.check_output("systemctl restart dcv-connection-gateway")
+        rc, rows, _out = run_verify()
+        public = row(rows, "public names -> gateway certificate", A)
+        assert public["status"] == "FAIL"
+        assert "covers host-a.dcvkit.test but not the public name desktops.dcvkit.test" in public["result"]
+        assert "dcv_gateway_public_names" in public["result"]
+        assert rc != 0
+    finally:
+        _restore(a, GATEWAY_CERT)
+        _restore(a, GATEWAY_KEY)
+        a.check_output("systemctl restart dcv-connection-gateway")
+
+
+def test_stopped_broker():
+    a = host(A)
+    a.check_output("systemctl stop dcv-session-manager-broker")
+    try:
+        rc, rows, _out = run_verify()
+        for link, origin in (("broker client API", A), ("agent -> broker", B), ("gateway -> broker resolver", A),
+                             ("DCV server -> broker token verifier", B)):
+            result = row(rows, link, origin)
+            assert result["status"] == "FAIL", result
+            assert "dcv-session-manager-broker is inactive on verify-a" in result["result"], result
+            assert "systemctl start dcv-session-manager-broker" in result["result"], result
+        assert rc != 0
+    finally:
+        a.check_output("systemctl start dcv-session-manager-broker")
+
+
+def test_unknown_broker_key():
+    a = host(A)
+    _backup(a, PROPERTIES)
+    try:
+        a.check_output("printf 'enable-session-resolver = true\\nclient-to-broker-conector-https-port = 8448\\n' >> %s"
+                       % PROPERTIES)
+        rc, rows, _out = run_verify()
+        keys = row(rows, "unknown keys in live config files", A)
+        assert keys["status"] == "FAIL"
+        assert "key 'enable-session-resolver' does not exist in the broker" in keys["result"]
+        assert "key 'client-to-broker-conector-https-port' is not a documented broker property" in keys["result"]
+        assert rc != 0
+    finally:
+        _restore(a, PROPERTIES)
+
+
+class _Refusing407Proxy(object):
+    """A forward proxy that wants credentials: answers every CONNECT with 407."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"corp\"\r\n"
+                         b"Content-Length: 0\r\n\r\n")
+            conn.close()
+
+
+def test_operator_tells_proxy_407_from_network_failure():
+    address = host(A).check_output("hostname -I").split()[0]
+    proxy = _Refusing407Proxy()
+    extra = {"dcv_verify_from_operator": True, "dcv_verify_operator_addresses": {"desktops.dcvkit.test": address}}
+    _rc, rows, _out = run_verify(extra, env={"https_proxy": "http://127.0.0.1:%d" % proxy.port, "no_proxy": ""})
+    through_proxy = row(rows, "operator -> desktops.dcvkit.test")
+    assert through_proxy["status"] == "FAIL"
+    assert "answered 407 Proxy Authentication Required" in through_proxy["result"]
+    assert "NO_PROXY" in through_proxy["result"]
+    proxy.sock.close()
+    _rc, rows, _out = run_verify(dict(extra, dcv_verify_operator_addresses={"desktops.dcvkit.test": "127.0.0.1"}),
+                                 env={"https_proxy": "", "no_proxy": "*"})
+    network = row(rows, "operator -> desktops.dcvkit.test")
+    assert network["status"] == "FAIL"
+    assert "network failure" in network["result"] and "not a proxy" in network["result"]
+
+
+def test_healthy_again_after_every_fault():
+    rc, rows, output = run_verify()
+    assert_healthy(rows, rc, output)

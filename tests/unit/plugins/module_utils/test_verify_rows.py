@@ -1,0 +1,247 @@
+# -*- coding: utf-8 -*-
+"""verify.yml's diagnosis: probes built from the live configuration, and one row per link naming the cause."""
+
+import json
+
+from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_wiring
+from ansible_collections.dcvkit.session_manager.plugins.filter import verify_report
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import verify_live as L
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import verify_rows as R
+
+GROUPS = {"dcv_brokers": ["a"], "dcv_gateways": ["a"], "dcv_servers": ["b"]}
+HOSTVARS = {"a": {"dcv_host_name": "host-a.test", "dcv_gateway_public_names": ["desktops.test"]},
+            "b": {"dcv_host_name": "host-b.test"}}
+
+PROPERTIES = {
+    "client-to-broker-connector-https-port": "8448", "agent-to-broker-connector-https-port": "8445",
+    "gateway-to-broker-connector-https-port": "8447", "broker-to-broker-port": "47100", "cli-to-broker-port": "47200",
+    "broker-to-broker-discovery-port": "47500", "enable-gateway": "true",
+    "client-to-broker-connector-key-store-pass": "(secret)",
+}
+GATEWAY_CONF = """
+[gateway]
+web-listen-endpoints = ["0.0.0.0:8443"]
+cert-file = "/etc/dcv-connection-gateway/certs/gateway.pem"
+cert-key-file = "/etc/dcv-connection-gateway/certs/gateway.key"
+[health-check]
+port = 8989
+[resolver]
+url = "https://host-a.test:8447"
+ca-file = "/etc/dcv-connection-gateway/certs/ca.pem"
+[dcv]
+ca-file = "/etc/dcv-connection-gateway/certs/ca.pem"
+"""
+DCV_CONF = """[session-management]
+create-session = false
+[connectivity]
+web-port = 8443
+[security]
+auth-token-verifier = "https://host-a.test:8445/agent/validate-authentication-token"
+ca-file = "/etc/dcv/ca.pem"
+"""
+AGENT_CONF = """version = "0.1"
+[agent]
+broker_host = "host-a.test"
+broker_port = 8445
+ca_file = "/etc/dcv-session-manager-agent/ca.pem"
+"""
+OK_TLS = {"ok": True, "category": None, "status": None, "peer": {"names": ["host-a.test"], "issuer": "CA"}}
+
+
+def wiring():
+    return dcv_wiring(GROUPS, HOSTVARS)
+
+
+def healthy_hosts():
+    a_live = {
+        "time": 1000.5, "hostname": "verify-a",
+        "files": {L.BROKER_PROPERTIES: {"exists": True, "properties": dict(PROPERTIES)},
+                  L.GATEWAY_CONF: {"exists": True, "content": GATEWAY_CONF}},
+        "units": {L.BROKER_UNIT: {"ActiveState": "active", "MainPID": "100"},
+                  L.GATEWAY_UNIT: {"ActiveState": "active", "MainPID": "200"}},
+        "listeners": [{"port": 8448, "pid": 100, "process": "java", "ancestors": []},
+                      {"port": 8443, "pid": 200, "process": "dcv-gw", "ancestors": []}],
+        "commands": {"agent_clients": {"rc": 0, "stdout": "Session manager agent clients\n" + json.dumps(
+            [{"name": "verify-b", "id": "x", "active": True}])}},
+    }
+    b_live = {
+        "time": 1000.7, "hostname": "verify-b",
+        "files": {L.DCV_CONF: {"exists": True, "content": DCV_CONF},
+                  L.AGENT_CONF: {"exists": True, "content": AGENT_CONF},
+                  L.AGENT_LOG: {"exists": True, "lines": ["x sessionsUpdateResponse: sessions=0 commands=0 result=success"]}},
+        "units": {L.DCV_UNIT: {"ActiveState": "active", "MainPID": "300"},
+                  L.AGENT_UNIT: {"ActiveState": "active", "MainPID": "400"}},
+        "listeners": [{"port": 8443, "pid": 300, "process": "dcvserver", "ancestors": []}],
+        "commands": {"dcv_sessions": {"rc": 0, "stdout": "[]"}},
+    }
+    resolver_404 = dict(OK_TLS, status=404, body=R.RESOLVER_404)
+    return {
+        "a": {"live": a_live, "t0": 1000.0, "t1": 1001.0, "public_names": ["desktops.test"],
+              "links": {"probes": {"resolver": resolver_404, "dcv:b": OK_TLS, "public:desktops.test": OK_TLS,
+                                   "client_api": dict(OK_TLS, status=401)}}},
+        "b": {"live": b_live, "t0": 1000.0, "t1": 1001.0,
+              "links": {"probes": {"agent_broker": dict(OK_TLS, status=200),
+                                   "server_verifier": dict(OK_TLS, status=200)}}},
+    }
+
+
+def rows_by_link(hosts):
+    return dict(((r["link"], r["from"]), r) for r in R.build_rows(hosts, wiring()))
+
+
+def test_healthy_stack_all_rows_ok():
+    rows = R.build_rows(healthy_hosts(), wiring())
+    assert [r for r in rows if not r["ok"]] == []
+    links = [r["link"] for r in rows]
+    for expected in ("agent -> broker (TLS, registration)", "DCV server -> broker token verifier",
+                     "gateway -> broker resolver", "gateway -> DCV server b", "public names -> gateway certificate",
+                     "broker client API (OAuth2)", "port clashes (live configs, sockets, wiring)",
+                     "unknown keys in live config files", "automatic console sessions", "clock skew between hosts"):
+        assert expected in links
+    lines = R.table(rows)
+    assert lines[-1] == "%d link(s) checked, 0 not ok" % len(rows)
+    assert all(line.startswith("ok  ") for line in lines[1:-1])
+
+
+def test_probes_come_from_the_live_configuration():
+    hosts = healthy_hosts()
+    hosts["b"]["live"]["commands"]["dcv_sessions"]["stdout"] = json.dumps([{"id": "s1", "owner": "alice"}])
+    by_name = dict((p["name"], p) for p in R.probes_for("a", hosts, wiring()))
+    assert by_name["resolver"]["host"] == "host-a.test" and by_name["resolver"]["port"] == 8447
+    assert by_name["resolver"]["ca_file"] == "/etc/dcv-connection-gateway/certs/ca.pem"
+    assert "sessionId=s1&transport=HTTP" in by_name["resolve:b:s1"]["path"]
+    assert by_name["dcv:b"]["host"] == "host-b.test" and by_name["dcv:b"]["port"] == 8443
+    assert by_name["public:desktops.test"]["address"] == "127.0.0.1"
+    assert by_name["client_api"]["port"] == 8448 and by_name["client_api"]["ca_file"] == L.BROKER_CA
+    agent = dict((p["name"], p) for p in R.probes_for("b", hosts, wiring()))["agent_broker"]
+    assert (agent["host"], agent["port"], agent["ca_file"]) == ("host-a.test", 8445, "/etc/dcv-session-manager-agent/ca.pem")
+
+
+def test_wrong_ca_on_agent_names_ca_file_and_fix():
+    hosts = healthy_hosts()
+    hosts["b"]["links"]["probes"]["agent_broker"] = {"ok": False, "category": "tls_untrusted", "host": "host-a.test",
+                                                    "port": 8445, "ca_file": "/etc/dcv-session-manager-agent/ca.pem",
+                                                    "peer": {"issuer": "dcvkit CA", "names": []}}
+    row = rows_by_link(hosts)[("agent -> broker (TLS, registration)", "b")]
+    assert not row["ok"]
+    assert "not signed by the CA in agent.conf ca_file = /etc/dcv-session-manager-agent/ca.pem" in row["result"]
+    assert "dcv_ca_path" in row["result"]
+
+
+def test_stopped_broker_named_on_every_link_that_needs_it():
+    hosts = healthy_hosts()
+    hosts["a"]["live"]["units"][L.BROKER_UNIT] = {"ActiveState": "inactive", "MainPID": "0"}
+    refused = {"ok": False, "category": "refused", "error": "Connection refused"}
+    hosts["a"]["links"]["probes"]["resolver"] = dict(refused, host="host-a.test", port=8447)
+    hosts["a"]["links"]["probes"]["client_api"] = dict(refused, host="host-a.test", port=8448)
+    hosts["b"]["links"]["probes"]["agent_broker"] = dict(refused, host="host-a.test", port=8445)
+    rows = rows_by_link(hosts)
+    for key in (("gateway -> broker resolver", "a"), ("broker client API (OAuth2)", "a"),
+                ("agent -> broker (TLS, registration)", "b")):
+        assert "dcv-session-manager-broker is inactive on a" in rows[key]["result"]
+        assert "systemctl start dcv-session-manager-broker" in rows[key]["result"]
+
+
+def test_port_clash_from_live_properties():
+    hosts = healthy_hosts()
+    hosts["a"]["live"]["files"][L.BROKER_PROPERTIES]["properties"]["client-to-broker-connector-https-port"] = "8443"
+    hosts["a"]["live"]["units"][L.BROKER_UNIT] = {"ActiveState": "failed", "MainPID": "0"}
+    row = rows_by_link(hosts)[("port clashes (live configs, sockets, wiring)", "a")]
+    assert "port clash on 8443: dcv_broker_client_port" in row["result"]
+    assert "dcv_gateway_web_port" in row["result"] and "8448" in row["result"]
+    assert "wiring says dcv_broker_client_port = 8448" in row["result"]
+
+
+def test_port_held_by_a_foreign_process():
+    hosts = healthy_hosts()
+    hosts["a"]["live"]["listeners"][0] = {"port": 8448, "pid": 999, "process": "python3", "ancestors": [1]}
+    row = rows_by_link(hosts)[("port clashes (live configs, sockets, wiring)", "a")]
+    assert "port 8448 (dcv_broker_client_port) is held by python3 (pid 999), not by dcv-session-manager-broker" \
+        in row["result"]
+
+
+def test_unknown_and_nonexistent_keys():
+    hosts = healthy_hosts()
+    hosts["a"]["live"]["files"][L.BROKER_PROPERTIES]["properties"].update({"ca-file": "/x", "my-typo-key": "1",
+                                                                           "new-key": "2"})
+    hosts["a"]["extra_properties"] = {"new-key": "2"}
+    hosts["a"]["live"]["files"][L.GATEWAY_CONF]["content"] = GATEWAY_CONF.replace("[dcv]\n", "[dcv]\nweb-port = 1\n") \
+        .replace("[gateway]\n", "[gateway]\nweb-port = 8443\n")
+    row = rows_by_link(hosts)[("unknown keys in live config files", "a")]
+    assert "key 'ca-file' does not exist in the broker" in row["result"]
+    assert "key 'my-typo-key' is not a documented broker property" in row["result"]
+    assert "new-key" not in row["result"]
+    assert "[gateway] web-port does not exist" in row["result"]
+    assert "[dcv] web-port is not a documented key" in row["result"]
+
+
+def test_console_session_and_its_resolver_404():
+    hosts = healthy_hosts()
+    hosts["b"]["live"]["files"][L.DCV_CONF]["content"] = DCV_CONF.replace("create-session = false", "create-session = true")
+    hosts["b"]["live"]["commands"]["dcv_sessions"]["stdout"] = json.dumps([{"id": "console", "owner": "alice"}])
+    hosts["a"]["links"]["probes"]["resolve:b:console"] = dict(OK_TLS, status=404, body=R.RESOLVER_404)
+    rows = rows_by_link(hosts)
+    console = rows[("automatic console sessions", "b")]
+    assert "create-session = true" in console["result"] and "dcv_server_create_session: false" in console["result"]
+    assert "a session named 'console' is running" in console["result"]
+    resolved = rows[("resolver: session console on b", "a")]
+    assert "not created through the broker" in resolved["result"]
+
+
+def test_resolver_404_causes_from_the_broker_view():
+    hosts = healthy_hosts()
+    session = {"id": "s1"}
+    view = {"sessions": [{"Id": "s1", "State": "READY", "Server": {"Hostname": "other-host"}}]}
+    assert "not on b" in R.resolver_404_cause("b", session, hosts, wiring(), view)
+    view["sessions"][0]["Server"]["Hostname"] = "verify-b"
+    assert "?sessionId=" in R.resolver_404_cause("b", session, hosts, wiring(), view)
+    assert "not created through the broker" in R.resolver_404_cause("b", session, hosts, wiring(), {"sessions": []})
+    hosts["a"]["live"]["commands"]["agent_clients"]["stdout"] = "Session manager agent clients\n[]"
+    assert "not registered with the broker" in R.resolver_404_cause("b", session, hosts, wiring(), view)
+
+
+def test_public_name_missing_from_gateway_certificate():
+    hosts = healthy_hosts()
+    hosts["a"]["links"]["probes"]["public:desktops.test"] = {
+        "ok": False, "category": "tls_hostname", "host": "desktops.test", "port": 8443,
+        "peer": {"names": ["host-a.test"], "issuer": "CA"}}
+    row = rows_by_link(hosts)[("public names -> gateway certificate", "a")]
+    assert "covers host-a.test but not the public name desktops.test" in row["result"]
+    assert "dcv_gateway_public_names" in row["result"]
+
+
+def test_clock_skew():
+    hosts = healthy_hosts()
+    hosts["b"]["live"]["time"] = 1100.0
+    row = rows_by_link(hosts)[("clock skew between hosts", "all")]
+    assert not row["ok"] and "b's clock is +99 s off" in row["result"]
+
+
+def test_unreachable_host_is_a_row():
+    hosts = healthy_hosts()
+    hosts["b"] = {"unreachable": "ssh: connect to host b port 22: Connection timed out"}
+    rows = R.build_rows(hosts, wiring())
+    assert rows[0]["link"] == "reach the host" and not rows[0]["ok"]
+    assert "Connection timed out" in rows[0]["result"]
+
+
+def test_operator_rows_tell_proxy_from_network():
+    proxy = {"ok": False, "category": "proxy_auth", "proxy": "http://proxy:3128", "host": "desktops.test",
+             "port": 8443, "error": "the HTTP proxy answered HTTP/1.1 407"}
+    network = {"ok": False, "category": "timeout", "host": "desktops.test", "port": 8443, "error": "timed out"}
+    (row,) = R.rows_operator({"public:desktops.test": proxy}, ["desktops.test"])
+    assert "answered 407" in row["result"] and "NO_PROXY" in row["result"] and "not a network failure" in row["result"]
+    (row,) = R.rows_operator({"public:desktops.test": network}, ["desktops.test"])
+    assert "network failure" in row["result"] and "not a proxy" in row["result"]
+
+
+def test_filter_reads_registered_results():
+    hostvars = {"a": {"dcv_verify_live": {"unreachable": True, "msg": "timed out"}},
+                "b": {"dcv_verify_live": {"time": 1.0, "files": {}}, "dcv_verify_links": {"skipped": True},
+                      "dcv_verify_t0": 0.5, "dcv_verify_t1": 1.5}}
+    hosts = verify_report.verify_hosts(["a", "b"], hostvars)
+    assert hosts["a"]["unreachable"] == "timed out"
+    assert hosts["b"]["live"]["time"] == 1.0 and hosts["b"]["links"] is None
+    probes = verify_report.verify_operator_probes(wiring(), HOSTVARS, "/ca.pem", {"desktops.test": "10.0.0.1"})
+    assert probes == [{"name": "public:desktops.test", "host": "desktops.test", "port": 8443, "ca_file": "/ca.pem",
+                       "use_proxy": True, "address": "10.0.0.1"}]
