@@ -8,6 +8,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 out=${1:-${STANDINS_OUT_DIR:-$repo/build/standins}}
 mkdir -p "$out"
+# Several scenarios may build at once: one builder at a time, and each .deb appears atomically.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$out/.lock"
+    flock 9
+fi
 
 # name|deb file|python modules|module dir inside the package
 packages="
@@ -65,7 +70,8 @@ echo "$packages" | while IFS='|' read -r name deb modules moddir; do
         (cd "$root" && find etc -type f | LC_ALL=C sort | sed 's|^|/|') > "$root/DEBIAN/conffiles"
     fi
     find "$root" -type d -exec chmod 0755 {} +
-    dpkg-deb --root-owner-group -Zgzip --build "$root" "$out/$deb" >/dev/null
+    dpkg-deb --root-owner-group -Zgzip --build "$root" "$stage/$deb" >/dev/null
+    mv -f "$stage/$deb" "$out/$deb"
     echo "built: $out/$deb"
 done
 echo "$sources_hash" > "$stamp"
