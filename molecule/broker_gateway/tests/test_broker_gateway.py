@@ -97,7 +97,7 @@ def test_resolve_session_reachable_from_gateway_side(host):
 
 
 def test_gateway_health(host):
-    assert host.check_output("curl -s -o /dev/null -w '%%{http_code}' http://127.0.0.1:8989/health") == "200"
+    assert host.check_output("curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8989/health") == "200"
 
 
 BAD_INPUTS = [
