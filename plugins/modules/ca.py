@@ -21,7 +21,7 @@ description:
   - "Run it on the control node (C(delegate_to: localhost), C(run_once: true)); M(dcvkit.session_manager.certificate)
     then signs host certificates with it."
 author:
-  - dcvkit contributors
+  - dcvkit contributors (@dcvkit)
 requirements:
   - cryptography >= 3.4
 attributes:
@@ -33,6 +33,7 @@ attributes:
     support: full
   platform:
     description: POSIX; meant for the control node.
+    support: full
     platforms: posix
 options:
   path:

@@ -31,7 +31,7 @@ description:
     Java version loads. The return value RV(pkcs12_encryption) says which was written."
   - Bad input fails before anything is written, naming the option.
 author:
-  - dcvkit contributors
+  - dcvkit contributors (@dcvkit)
 requirements:
   - cryptography >= 3.4 on the managed host.
   - cryptography >= 3.4 on the control node (for the action plugin).
@@ -45,6 +45,7 @@ attributes:
     support: full
   platform:
     description: POSIX hosts; the signing part runs on the control node.
+    support: full
     platforms: posix
   action:
     description: Has an action plugin of the same name that signs on the control node.

@@ -105,7 +105,7 @@ def run_playbook(tmp_path, tasks, check=False, diff=False, extra_args=(), host_v
     if diff:
         command.append('--diff')
     process = subprocess.run(command, env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             universal_newlines=True, timeout=300)
+                             universal_newlines=True, timeout=300, check=False)
     try:
         parsed = json.loads(process.stdout)
     except ValueError:

@@ -228,7 +228,8 @@ def test_names_come_from_the_inventory_not_from_the_csr(pki, issuer, host_dir, c
            .add_extension(x509.SubjectAlternativeName([x509.DNSName('evil.example.com')]), critical=False)
            .sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode())
     import ipaddress
-    cert = pki_ca.load_ca(ca_dir).sign_csr(csr, 'good.example.internal', ['good.example.internal'],
-                                          [ipaddress.ip_address('10.0.0.1')], ['serverAuth'], 30)
+    ca = pki_ca.load_ca(ca_dir)
+    cert = ca.sign_csr(csr, 'good.example.internal', ['good.example.internal'],
+                       [ipaddress.ip_address('10.0.0.1')], ['serverAuth'], 30)
     facts = pki_x509.certificate_facts(cert)
     assert facts['dns_names'] == ['good.example.internal'] and facts['common_name'] == 'good.example.internal'
