@@ -37,8 +37,39 @@ done
 step "ansible-playbook -i inventories/lab site.yml"
 t0=$SECONDS
 ansible-playbook -i inventories/lab site.yml
+deployed=$((SECONDS - t0))
+
+# Open a desktop the way an operator does (playbooks/session.yml), then follow its URL through the stand-in
+# gateway route from host B with strict TLS. Without a URL, show the resolver check instead.
+lab_user=labuser
+podman exec dcvkit-lab-b id "$lab_user" >/dev/null 2>&1 || podman exec dcvkit-lab-b useradd -m -s /bin/bash "$lab_user"
+step "ansible-playbook -i inventories/lab playbooks/session.yml -e dcv_session_owner=$lab_user -e dcv_session_type=virtual"
+url=""
+if session_out=$(ansible-playbook -i inventories/lab playbooks/session.yml \
+    -e dcv_session_owner="$lab_user" -e dcv_session_type=virtual 2>&1); then
+  url=$(printf '%s\n' "$session_out" | grep -o 'https://[^ "]*authToken=[^ "]*' | tail -1 || true)
+else
+  printf '%s\n' "$session_out" | tail -15
+fi
+ca=/etc/dcv-session-manager-agent/ca.pem
+if [ -n "$url" ]; then
+  base=${url%%/\?*}; token=${url#*authToken=}; token=${token%%#*}; session=${url##*#}
+  route=$(podman exec dcvkit-lab-b curl -sS --max-time 20 --cacert "$ca" \
+    "$base/standin/connect?sessionId=$session&authToken=$token" 2>&1 || true)
+  echo
+  echo "desktop URL (open it from a machine that resolves dcvkit-lab-a and trusts inventories/lab/pki/ca.pem):"
+  echo "  $url"
+  echo "stand-in route from host B through the gateway (strict TLS): $route"
+else
+  echo
+  echo "no session URL; the resolver check from host A (strict TLS, the gateway's CA, unknown session -> 404):"
+  podman exec dcvkit-lab-a curl -sS --max-time 20 --cacert /etc/dcv-connection-gateway/certs/ca.pem -X POST \
+    -w ' (HTTP %{http_code})\n' \
+    'https://dcvkit-lab-a:8447/resolveSession?sessionId=lab-check&transport=HTTP&clientIpAddress=127.0.0.1' || true
+fi
+
 echo
-echo "lab deployed in $((SECONDS - t0)) s. Where to look next:"
+echo "lab deployed in $deployed s. Where to look next:"
 echo "  hosts:    podman exec -it dcvkit-lab-a bash   (broker + gateway)"
 echo "            podman exec -it dcvkit-lab-b bash   (DCV server + agent)"
 echo "  re-run:   . scripts/env.sh && ansible-playbook -i inventories/lab site.yml   (expect changed=0)"

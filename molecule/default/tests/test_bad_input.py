@@ -1,0 +1,72 @@
+# -*- coding: utf-8 -*-
+"""Bad input across the roles: site.yml refuses each case in its preflight play, names the variable, and no
+managed file and no service on either host changes (checksums, owners, modes, mtimes, unit start times)."""
+
+import os
+import tempfile
+
+import pytest
+
+import stack
+
+testinfra_hosts = ["podman://" + stack.A_NAME]
+
+# (extra vars, words the failure must contain: the variable first)
+BAD_INPUTS = [
+    ({"dcv_package_source": "ftp"}, ["dcv_package_source", "ftp"]),
+    ({"dcv_package_dir": ""}, ["dcv_package_dir"]),
+    ({"dcv_broker_properties": {"enable-session-resolver": "true"}}, ["enable-session-resolver"]),
+    ({"dcv_broker_properties": {"ca-file": "/etc/ca.pem"}}, ["ca-file"]),
+    ({"dcv_broker_persistence": "mysql"}, ["dcv_broker_jdbc_url"]),
+    ({"dcv_broker_heap_size": "lots"}, ["dcv_broker_heap_size", "lots"]),
+    ({"dcv_broker_client_port": 8443}, ["8443"]),
+    ({"dcv_gateway_public_names": []}, ["dcv_gateway_public_names"]),
+    ({"dcv_gateway_web_listen_endpoints": ["https://0.0.0.0:8443"]}, ["dcv_gateway_web_listen_endpoints"]),
+    ({"dcv_gateway_extra_settings": {"gateway": {"web-port": 8443}}}, ["web-port"]),
+    ({"dcv_gateway_log_level": "loud"}, ["dcv_gateway_log_level"]),
+    ({"dcv_gateway_web_resources_url": "http://cdn.example/www"}, ["dcv_gateway_web_resources_url"]),
+    ({"dcv_gateway_certificate_src": "/tmp/gateway.pem"}, ["dcv_gateway_private_key_src"]),
+    ({"dcv_server_desktop": "kde"}, ["dcv_server_desktop"]),
+    ({"dcv_server_license_file": "license.lic"}, ["dcv_server_license_file"]),
+    ({"dcv_server_web_port": 70000}, ["dcv_server_web_port", "70000"]),
+    ({"dcv_server_extra_settings": {"security": {"auth-token-verifier": "https://x"}}},
+     ["dcv_server_extra_settings", "auth-token-verifier"]),
+    ({"dcv_agent_tls_strict": False}, ["dcv_agent_tls_strict", "dcv_allow_insecure_tls"]),
+    ({"dcv_agent_broker_host": "elsewhere.dcvkit.test"}, ["dcv_agent_broker_host", "elsewhere.dcvkit.test"]),
+    ({"dcv_agent_extra_settings": {"agent": {"tls_strict": False}}}, ["dcv_agent_extra_settings", "tls_strict"]),
+    ({"dcv_agent_tags": {"bad name": {"pool": "x"}}}, ["dcv_agent_tags"]),
+    ({"dcv_host_addresses": ["not-an-ip"]}, ["dcv_host_addresses", "not-an-ip"]),
+]
+
+
+@pytest.fixture(scope="module")
+def fact_cache():
+    """Facts are cached across the cases (gathering=smart): each case then costs only the preflight itself."""
+    with tempfile.TemporaryDirectory() as directory:
+        yield {"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": directory,
+               "ANSIBLE_GATHERING": "smart"}
+
+
+@pytest.mark.parametrize("extra_vars,named", BAD_INPUTS, ids=[next(iter(b[0])) + "-%d" % i for i, b in enumerate(BAD_INPUTS)])
+def test_bad_input_fails_in_preflight_and_changes_nothing(extra_vars, named, fact_cache):
+    before = {name: stack.snapshot(name) for name in stack.HOSTS}
+    starts = stack.all_started_at()
+    rc, output = stack.run_site(extra_vars, env=fact_cache)
+    assert rc != 0, output[-3000:]
+    failed = output[output.find("fatal:"):] if "fatal:" in output else output
+    for word in named:
+        assert word in failed, (word, output[-3000:])
+    # the run stopped in the preflight play: no play that changes hosts started
+    assert "PLAY [Brokers]" not in output, output[-3000:]
+    assert {name: stack.snapshot(name) for name in stack.HOSTS} == before
+    assert stack.all_started_at() == starts
+    assert all(count["changed"] == 0 for count in stack.recap(output).values()), output[-2000:]
+
+
+def test_missing_package_dir_on_the_control_node_is_refused(fact_cache):
+    missing = os.path.join(tempfile.gettempdir(), "dcvkit-no-such-dir-%d" % os.getpid())
+    before = {name: stack.snapshot(name) for name in stack.HOSTS}
+    rc, output = stack.run_site({"dcv_package_dir": missing}, env=fact_cache)
+    assert rc != 0
+    assert missing in output or "dcv_package_dir" in output, output[-3000:]
+    assert {name: stack.snapshot(name) for name in stack.HOSTS} == before

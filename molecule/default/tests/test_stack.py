@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+"""The whole stack after `site.yml`, end to end with strict TLS on every hop (issue 7, "Must show").
+
+Fast checks only; the slow fault cases live in test_zz_faults.py (run last, once), the bad-input table in
+test_bad_input.py."""
+
+import json
+
+import pytest
+
+import stack
+
+testinfra_hosts = ["podman://" + stack.A_NAME]
+
+
+@pytest.fixture(scope="module")
+def api():
+    return stack.Api()
+
+
+@pytest.mark.parametrize("name,service", [(n, s) for n, services in stack.SERVICES.items() for s in services])
+def test_services_running_and_enabled(name, service):
+    unit = stack.HOSTS[name].service(service)
+    assert unit.is_running and unit.is_enabled
+
+
+def test_agent_registered_at_the_broker():
+    agents = stack.wait_until(stack.agent_registered, timeout=60)
+    assert agents, stack.A.run("dcv-session-manager-broker describe-agent-clients").stdout
+
+
+def test_agent_reports_successfully_with_strict_tls():
+    conf = stack.B.file("/etc/dcv-session-manager-agent/agent.conf").content_string
+    assert "tls_strict = true" in conf and 'broker_host = "%s"' % stack.BROKER in conf
+    last = stack.B.check_output("grep sessionsUpdateResponse /var/log/dcv-session-manager-agent/agent.log | tail -1")
+    assert "result=success" in last, last
+
+
+def test_session_through_the_api_becomes_ready_resolves_and_the_gateway_route_reaches_the_dcv_server(api):
+    session_id = stack.end_to_end(api, "stack-verify")
+    # the same session through the host name of the gateway, too
+    status, route = stack.connect(session_id, api.connection_token(session_id), name=stack.BROKER)
+    assert status == 200 and route["Connected"] is True, route
+
+
+def test_resolver_404_for_an_unknown_session():
+    status, body = stack.resolve("no-such-session")
+    assert status == 404 and stack.RESOLVER_404 in body, (status, body)
+
+
+@pytest.mark.parametrize("name", [stack.PUBLIC, stack.BROKER])
+def test_gateway_certificate_verifies_for_public_and_host_name(name):
+    # from B (a browser elsewhere), trusting only the collection's CA, checking the host name
+    result = stack.B.run("curl -sS --max-time 10 --cacert %s -o /dev/null -w '%%{http_code}' https://%s:%d/"
+                         % (stack.BROKER_CA_ON_B, name, stack.GATEWAY_PORT))
+    assert result.rc == 0 and result.stdout == "200", result.stderr
+
+
+def test_gateway_certificate_refused_for_a_name_it_does_not_carry():
+    # the same address under a name that is not in the SAN: strict clients must refuse it
+    address = stack.B.check_output("getent hosts %s | cut -d' ' -f1" % stack.PUBLIC)
+    result = stack.B.run("curl -sS --max-time 10 --cacert %s --resolve other.dcvkit.test:%d:%s https://other.dcvkit.test:%d/"
+                         % (stack.BROKER_CA_ON_B, stack.GATEWAY_PORT, address, stack.GATEWAY_PORT))
+    assert result.rc != 0 and "certificate" in result.stderr.lower(), result.stderr
+
+
+def test_every_hop_is_strict():
+    gateway = stack.A.file("/etc/dcv-connection-gateway/dcv-connection-gateway.conf").content_string
+    assert "tls-strict = false" not in gateway
+    dcv = stack.B.file("/etc/dcv/dcv.conf").content_string
+    assert 'ca-file="/etc/dcv/ca.pem"' in dcv.replace(" ", "")
+
+
+def test_check_mode_and_diff_on_a_converged_stack_are_quiet_and_readable():
+    # check + diff with one changed input: only that line shows, and no key material
+    rc, output = stack.run_site({"dcv_gateway_log_level": "debug"}, options=["--check", "--diff"])
+    assert rc == 0, output[-3000:]
+    assert '-level = "info"' in output and '+level = "debug"' in output, output[-3000:]
+    assert "PRIVATE KEY" not in output
+    counts = stack.recap(output)
+    assert counts[stack.A_NAME]["changed"] >= 1 and counts[stack.B_NAME]["changed"] == 0, counts
+    # and nothing happened
+    assert 'level = "info"' in stack.A.file("/etc/dcv-connection-gateway/dcv-connection-gateway.conf").content_string
+
+
+def test_tags_select_one_component():
+    before = stack.all_started_at()
+    rc, output = stack.run_site(options=["--tags", "dcv_agent"])
+    assert rc == 0, output[-3000:]
+    assert "dcv_broker : " not in output and "dcv_gateway : " not in output and "dcv_server : Issue" not in output
+    assert "dcv_agent : Install agent.conf" in output
+    stack.assert_converged(output, changed=0)
+    assert stack.all_started_at() == before
+
+
+def test_describe_servers_names_host_b(api):
+    status, data = api.call("/describeServers", {})
+    assert status == 200, data
+    assert stack.SERVER in json.dumps(data) or stack.B_NAME in json.dumps(data), data
