@@ -55,10 +55,10 @@ options:
     description:
       - Renew the CA certificate (same key) when it expires within this many days. Must be smaller than
         O(valid_days).
-      - The default is longer than the default host certificate validity (397 days), because host certificates
-        are never issued beyond the CA certificate's expiry.
+      - When omitted, 400 days (longer than the default host certificate validity of 397 days, because host
+        certificates are never issued beyond the CA certificate's expiry), or half of O(valid_days) when that is
+        shorter.
     type: int
-    default: 400
   key_type:
     description: Type of a new CA key, V(rsa) (3072 bits) or V(ecdsa) (P-256). An existing key is kept as it is.
     type: str
@@ -205,7 +205,7 @@ def main():
             path=dict(type='path', required=True),
             common_name=dict(type='str', default='dcvkit CA'),
             valid_days=dict(type='int', default=3650),
-            renew_before_days=dict(type='int', default=400),
+            renew_before_days=dict(type='int'),
             key_type=dict(type='str', default='rsa', choices=['rsa', 'ecdsa']),
             key_passphrase=dict(type='str', no_log=True),
             force=dict(type='bool', default=False),
@@ -216,6 +216,8 @@ def main():
     if problem:
         module.fail_json(msg=problem)
     params = module.params
+    if params['renew_before_days'] is None and params['valid_days'] is not None:
+        params['renew_before_days'] = min(400, params['valid_days'] // 2)
     cert_path, key_path = ca_file_paths(params['path'])
     try:
         reasons, key, new_key, current = plan(params, module.check_mode, module.warn)

@@ -158,3 +158,12 @@ def test_rsa_ca_and_key_defaults(pki, playbook, tmp_path, host):
     assert load_pem_private_key((tmp_path / 'ca' / 'ca.key').read_bytes(), None).key_size == 3072
     rc, parsed, raw = playbook(tasks)
     assert rc == 0 and parsed['stats']['testhost']['changed'] == 0, raw
+
+
+def test_ca_short_validity_without_renew_window_and_bad_window(pki, playbook, tmp_path):
+    rc, parsed, raw = playbook(_ca_task(tmp_path, valid_days=200))
+    assert rc == 0 and _results(pki, parsed)['ca']['reasons'] == ['missing'], raw
+    rc, parsed, raw = playbook(_ca_task(tmp_path, valid_days=200))
+    assert rc == 0 and parsed['stats']['testhost']['changed'] == 0, raw
+    rc, parsed, raw = playbook(_ca_task(tmp_path, valid_days=200, renew_before_days=200))
+    assert rc != 0 and _results(pki, parsed)['ca']['msg'].startswith('renew_before_days:'), raw
