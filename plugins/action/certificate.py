@@ -70,6 +70,8 @@ class ActionModule(ActionBase):
         check_mode = bool(self._task.check_mode)
         result.update(changed=bool(inspected.get('changed') or reasons or files_out_of_sync),
                       reasons=reasons, written=[], pkcs12_encryption=None)
+        if inspected.get('warnings'):
+            result['warnings'] = list(inspected['warnings'])
         if inspected['key'].get('state') in ('generated', 'would_generate'):
             result['written'].append('private_key_path')
 

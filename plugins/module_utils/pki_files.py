@@ -15,6 +15,10 @@ import tempfile
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names import PkiInputError
 
 
+class NotYetThere(PkiInputError):
+    """A user, group or directory that is missing now but that an earlier task may create (check mode)."""
+
+
 def resolve_owner(owner, group):
     """Return (uid, gid) with -1 for 'leave as is'; unknown names fail naming the option."""
     uid, gid = -1, -1
@@ -22,12 +26,12 @@ def resolve_owner(owner, group):
         try:
             uid = int(owner) if str(owner).isdigit() else pwd.getpwnam(owner).pw_uid
         except KeyError:
-            raise PkiInputError('owner', 'user %r does not exist on this host' % owner)
+            raise NotYetThere('owner', 'user %r does not exist on this host' % owner)
     if group is not None:
         try:
             gid = int(group) if str(group).isdigit() else grp.getgrnam(group).gr_gid
         except KeyError:
-            raise PkiInputError('group', 'group %r does not exist on this host' % group)
+            raise NotYetThere('group', 'group %r does not exist on this host' % group)
     return uid, gid
 
 
@@ -37,7 +41,7 @@ def check_destination(path, option):
         return
     parent = os.path.dirname(path) or '/'
     if not os.path.isdir(parent):
-        raise PkiInputError(option, 'directory %s does not exist (create it first)' % parent)
+        raise NotYetThere(option, 'directory %s does not exist (create it first)' % parent)
     if os.path.isdir(path):
         raise PkiInputError(option, '%s is a directory' % path)
     if not os.access(parent, os.W_OK | os.X_OK):

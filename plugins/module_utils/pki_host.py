@@ -87,13 +87,27 @@ def build_csr(key, common_name):
 class HostFiles(object):
     """The destinations of one certificate task on one host."""
 
-    def __init__(self, params):
+    def __init__(self, params, check_mode=False):
+        """In check mode a missing directory, user or group is only a warning: the package or role task
+        before this one would have created it.  Otherwise it fails before anything is written."""
         self.params = params
-        self.uid, self.gid = pki_files.resolve_owner(params.get('owner'), params.get('group'))
+        self.warnings = []
         self.key_mode = check_mode_string(params.get('mode'), 'mode')
         self.cert_mode = check_mode_string(params.get('certificate_mode'), 'certificate_mode')
+        try:
+            self.uid, self.gid = pki_files.resolve_owner(params.get('owner'), params.get('group'))
+        except pki_files.NotYetThere as exc:
+            if not check_mode:
+                raise
+            self.warnings.append('%s (check mode: assuming an earlier task creates it)' % exc)
+            self.uid, self.gid = -1, -1
         for option in DESTINATIONS:
-            pki_files.check_destination(params.get(option), option)
+            try:
+                pki_files.check_destination(params.get(option), option)
+            except pki_files.NotYetThere as exc:
+                if not check_mode:
+                    raise
+                self.warnings.append('%s (check mode: assuming an earlier task creates it)' % exc)
 
     def mode_for(self, option):
         return self.key_mode if option in ('private_key_path', 'pkcs12_path') else self.cert_mode
@@ -115,8 +129,8 @@ def inspect(params, ca_certificate_pem, check_mode):
 
     Writes only a new private key (never in check mode).  Raises PkiInputError before writing anything.
     """
-    files = HostFiles(params)
-    result = dict(changed=False, key={}, certificate={}, csr=None)
+    files = HostFiles(params, check_mode)
+    result = dict(changed=False, key={}, certificate={}, csr=None, warnings=files.warnings)
     key_path = params['private_key_path']
     key_type, key_size = params.get('key_type') or 'rsa', params.get('key_size')
 

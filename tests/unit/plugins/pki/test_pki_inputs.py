@@ -137,3 +137,16 @@ def test_wrong_ca_passphrase(pki, tmp_path):
     with pytest.raises(PkiInputError) as caught:
         pki_ca.load_ca(path, None)
     assert caught.value.option == 'ca_key_passphrase' and 'encrypted' in str(caught.value)
+
+
+def test_check_mode_only_warns_about_what_an_earlier_task_would_create(pki, ca_dir, tmp_path):
+    params = dict(pki.host_params(str(tmp_path / 'not-yet')), common_name='x', owner='no-such-user-dcvkit',
+                  group='no-such-group-dcvkit')
+    ca_pem = pki_ca.load_ca(ca_dir).certificate_pem
+    state = pki_host.inspect(params, ca_pem, check_mode=True)
+    assert state['key']['state'] == 'would_generate' and state['certificate']['problem'] == 'missing'
+    assert [text.split(':')[0] for text in state['warnings']] == ['owner', 'private_key_path', 'certificate_path']
+    assert all('check mode' in text for text in state['warnings'])
+    assert not os.path.exists(str(tmp_path / 'not-yet'))
+    with pytest.raises(PkiInputError):
+        pki_host.inspect(params, ca_pem, check_mode=False)
