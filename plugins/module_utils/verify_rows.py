@@ -307,11 +307,14 @@ def rows_gateway(host, hosts, wiring, broker_view):
     # DCV servers
     for server in wiring.get("server_hosts", []):
         probe = _probe(hosts, host, "dcv:%s" % server)
-        rows.append(_row("gateway -> DCV server %s" % server, host, [] if probe and probe.get("ok") else [
-            explain_probe(probe, "DCV server %s" % server, hosts, wiring, "[dcv] ca-file",
-                          "re-run %s so the dcv_gateway role installs the collection CA as %s and the dcv_server "
-                          "role issues /etc/dcv/dcv.pem from it" % (SITE, gateway.get("dcv", "ca-file")))],
-            "ok (TLS with %s)" % gateway.get("dcv", "ca-file")))
+        problems = []
+        if not probe or not probe.get("ok"):
+            problems.append(explain_probe(
+                probe, "DCV server %s" % server, hosts, wiring, "[dcv] ca-file",
+                "re-run %s so the dcv_gateway role installs the collection CA as %s and the dcv_server role issues "
+                "/etc/dcv/dcv.pem from it" % (SITE, gateway.get("dcv", "ca-file"))))
+        rows.append(_row("gateway -> DCV server %s" % server, host, problems,
+                         "ok (TLS with %s)" % gateway.get("dcv", "ca-file")))
     # public names
     names = hosts[host].get("public_names") or []
     problems = []
@@ -339,10 +342,14 @@ def resolver_404_cause(server, session, hosts, wiring, broker_view):
     sid = session["id"]
     known = broker_view.get("sessions") if broker_view else None
     in_broker = None if known is None else [s for s in known if s.get("Id") == sid]
-    if in_broker == [] or (in_broker is None and sid == "console"):
-        return ("resolver 404: session %r on %s was not created through the broker (DCV's automatic console "
+    if sid == "console" and not in_broker:
+        return ("resolver 404: session 'console' on %s was not created through the broker (DCV's automatic console "
                 "session); fix: create sessions with playbooks/session.yml, keep dcv_server_create_session: false "
-                "(re-run %s) and close it: dcv close-session %s" % (sid, server, SITE, sid))
+                "(re-run %s) and close it: dcv close-session console" % (server, SITE))
+    if in_broker == []:
+        return ("resolver 404: session %r on %s is unknown to the broker: it was not created through the broker "
+                "(dcv create-session by hand), or before a broker restart without persistence (enable-persistence); "
+                "fix: dcv close-session %s, and create sessions with playbooks/session.yml" % (sid, server, sid))
     registered = _agent_registered(server, hosts, wiring)
     if registered is False:
         return ("resolver 404: the DCV server %s that reports session %r is not registered with the broker (see "
@@ -451,17 +458,17 @@ def rows_ports(host, hosts, wiring):
                 continue
             if entry["pid"] != main_pid and main_pid not in (entry.get("ancestors") or []):
                 problems.append("port %s (%s) is held by %s (pid %s), not by %s; fix: stop that process or set %s to "
-                                "another port and re-run %s" % (port, variable, entry.get("process"), entry["pid"],
-                                                                 unit_name, variable, SITE))
+                                "another port and re-run %s"
+                                % (port, variable, entry.get("process"), entry["pid"], unit_name, variable, SITE))
                 break
         if not main_pid and listening.get(port):
             holder = listening[port][0]
             problems.append("%s is not running and port %s (%s) is held by %s (pid %s); fix: free the port or set %s "
                             "to another port, re-run %s" % (unit_name, port, variable, holder.get("process"),
                                                             holder.get("pid"), variable, SITE))
-    return _row("port clashes (live configs, sockets, wiring)", host, problems,
-                "ok (%s)" % ", ".join("%s %s" % (p, v.replace("dcv_", "").replace("_port", ""))
-                                       for v, p in sorted(ports.items(), key=lambda i: i[1])))
+    summary = ", ".join("%s %s" % (p, v.replace("dcv_", "").replace("_port", ""))
+                        for v, p in sorted(ports.items(), key=lambda i: i[1]))
+    return _row("port clashes (live configs, sockets, wiring)", host, problems, "ok (%s)" % summary)
 
 
 def rows_keys(host, hosts):
@@ -574,8 +581,8 @@ def build_rows(hosts, wiring, max_skew=10, operator=None):
     rows = []
     for host in sorted(hosts):
         if hosts[host].get("unreachable"):
-            rows.append(_row("reach the host", host, ["unreachable: %s; fix: SSH access (ansible_host, "
-                                                       "ansible_port, keys)" % hosts[host]["unreachable"]]))
+            text = "unreachable: %s; fix: SSH access (ansible_host, ansible_port, keys)" % hosts[host]["unreachable"]
+            rows.append(_row("reach the host", host, [text]))
     reachable = dict((h, d) for h, d in hosts.items() if not d.get("unreachable"))
     broker_view = None
     for broker in wiring.get("broker_hosts", []):

@@ -138,7 +138,7 @@ options:
   broker_api:
     description:
       - Describe the broker's servers and sessions through its client API with the credentials that
-        M(dcvkit.session_manager.api_client) stored. Skipped (RV(broker_api.skipped)) when the file is missing.
+        M(dcvkit.session_manager.api_client) stored. Skipped (C(skipped) in RV(broker_api)) when the file is missing.
     type: dict
     suboptions:
       url:

@@ -13,6 +13,7 @@ import threading
 
 import pytest
 import testinfra
+import yaml
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -45,9 +46,9 @@ def run_verify(extra_vars=None, env=None):
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment, timeout=300,
                             check=False)
     output = result.stdout.decode("utf-8", "replace")
-    tables = re.findall(r'TASK \[Links of the stack\].*?ok: \[localhost\] => (\{\n.*?\n\})', output, re.S)
+    tables = re.findall(r'TASK \[Links of the stack\][^\n]*\nok: \[localhost\] => *\n?(.*?)\n(?:TASK|PLAY) ', output, re.S)
     assert len(tables) == 1, "exactly one table expected:\n" + output[-4000:]
-    lines = json.loads(tables[0])["msg"]
+    lines = yaml.safe_load(tables[0])["msg"]  # the default callback prints JSON or YAML (both load as YAML)
     rows = []
     for line in lines[1:-1]:
         match = re.match(r"^(ok|FAIL)\s+(.+?)\s{2,}(\S+)\s{2,}(.*)$", line)
@@ -75,18 +76,47 @@ EXPECTED_LINKS = ["agent -> broker", "DCV server -> broker token verifier", "gat
                   "clock skew between hosts"]
 
 
+def open_session():
+    """Open a desktop the operator's way (playbooks/session.yml); it also registers the API client that lets
+    verify.yml ask the broker (describeServers, describeSessions). Returns the session id."""
+    b = host(B)
+    if b.run("id labuser").rc != 0:
+        b.check_output("useradd -m labuser")
+    command = ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"),
+               os.path.join(ROOT, "playbooks", "session.yml"), "-e", "dcv_session_owner=labuser",
+               "-e", "dcv_session_type=virtual"]
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False,
+                            env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
+    output = result.stdout.decode("utf-8", "replace")
+    assert result.returncode == 0, output[-3000:]
+    return re.search(r"authToken=[^#\s\"]+#([^\s\"]+)", output).group(1)
+
+
+def close_sessions():
+    """After a broker restart the broker forgets sessions (no persistence): close them on the DCV server too."""
+    b = host(B)
+    for line in b.check_output("dcv list-sessions").splitlines():
+        match = re.match(r"Session: '([^']+)'", line)
+        if match:
+            b.check_output("dcv close-session %s" % match.group(1))
+
+
 @pytest.fixture(scope="module")
 def healthy():
+    session_id = open_session()
     rc, rows, output = run_verify()
-    return rc, rows, output
+    return rc, rows, output, session_id
 
 
 def test_healthy_lab_all_ok(healthy):
-    rc, rows, output = healthy
+    rc, rows, output, session_id = healthy
     for link in EXPECTED_LINKS:
         row(rows, link)
     assert row(rows, "port clashes", A)["status"] == "ok"
     assert row(rows, "port clashes", B)["status"] == "ok"
+    # the session opened through the broker resolves from the gateway, and the broker lists its server
+    assert row(rows, "resolver: session %s on %s" % (session_id, B))["result"] == "ok (resolves)"
+    assert "describeServers: " in row(rows, "broker client API")["result"]
     assert_healthy(rows, rc, output)
 
 
@@ -131,6 +161,7 @@ def test_broker_client_port_clash():
     finally:
         _restore(a, PROPERTIES)
         a.check_output("systemctl restart dcv-session-manager-broker")
+        close_sessions()
 
 
 def test_automatic_console_session():
@@ -211,6 +242,7 @@ def test_stopped_broker():
         assert rc != 0
     finally:
         a.check_output("systemctl start dcv-session-manager-broker")
+        close_sessions()
 
 
 def test_unknown_broker_key():

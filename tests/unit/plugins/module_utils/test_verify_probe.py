@@ -261,9 +261,10 @@ PROC_NET_TCP = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->
    2: 0100007F:20FB 0100007F:D2C4 01 00000000:00000000 00:00000000 00000000     0        0 34567 1 0000000000000000 100 0 0 10 0
 """
 
-PROC_NET_TCP6 = """  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000000000000000000000000000:231D 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 45678 1 0000000000000000 100 0 0 10 0
-"""
+PROC_NET_TCP6 = (
+    "  sl  local_address                         remote_address                        st tx_queue rx_queue\n"
+    "   0: 00000000000000000000000000000000:231D 00000000000000000000000000000000:0000 0A 00000000:00000000 "
+    "00:00000000 00000000     0        0 45678 1 0000000000000000 100 0 0 10 0\n")
 
 
 def test_proc_net_tcp_listeners_only():
@@ -300,8 +301,8 @@ def test_read_log_returns_last_matching_lines(tmp_path):
     path.write_text("a sessionsUpdateResponse: result=success\nnoise\nb sessionsUpdateResponse failed: TLS\n")
     assert verify_probe.read_file(str(path), "log", pattern="sessionsUpdateResponse", last=1)["lines"] == [
         "b sessionsUpdateResponse failed: TLS"]
-    assert verify_probe.read_file(str(tmp_path / "absent"), "text") == {"path": str(tmp_path / "absent"),
-                                                                         "exists": False}
+    absent = str(tmp_path / "absent")
+    assert verify_probe.read_file(absent, "text") == {"path": absent, "exists": False}
 
 
 def test_unit_state_parses_systemctl_show():

@@ -119,9 +119,9 @@ def test_probes_come_from_the_live_configuration():
 
 def test_wrong_ca_on_agent_names_ca_file_and_fix():
     hosts = healthy_hosts()
-    hosts["b"]["links"]["probes"]["agent_broker"] = {"ok": False, "category": "tls_untrusted", "host": "host-a.test",
-                                                    "port": 8445, "ca_file": "/etc/dcv-session-manager-agent/ca.pem",
-                                                    "peer": {"issuer": "dcvkit CA", "names": []}}
+    hosts["b"]["links"]["probes"]["agent_broker"] = {
+        "ok": False, "category": "tls_untrusted", "host": "host-a.test", "port": 8445,
+        "ca_file": "/etc/dcv-session-manager-agent/ca.pem", "peer": {"issuer": "dcvkit CA", "names": []}}
     row = rows_by_link(hosts)[("agent -> broker (TLS, registration)", "b")]
     assert not row["ok"]
     assert "not signed by the CA in agent.conf ca_file = /etc/dcv-session-manager-agent/ca.pem" in row["result"]
@@ -162,8 +162,8 @@ def test_port_held_by_a_foreign_process():
 
 def test_unknown_and_nonexistent_keys():
     hosts = healthy_hosts()
-    hosts["a"]["live"]["files"][L.BROKER_PROPERTIES]["properties"].update({"ca-file": "/x", "my-typo-key": "1",
-                                                                           "new-key": "2"})
+    properties = hosts["a"]["live"]["files"][L.BROKER_PROPERTIES]["properties"]
+    properties.update({"ca-file": "/x", "my-typo-key": "1", "new-key": "2"})
     hosts["a"]["extra_properties"] = {"new-key": "2"}
     hosts["a"]["live"]["files"][L.GATEWAY_CONF]["content"] = GATEWAY_CONF.replace("[dcv]\n", "[dcv]\nweb-port = 1\n") \
         .replace("[gateway]\n", "[gateway]\nweb-port = 8443\n")
@@ -195,7 +195,9 @@ def test_resolver_404_causes_from_the_broker_view():
     assert "not on b" in R.resolver_404_cause("b", session, hosts, wiring(), view)
     view["sessions"][0]["Server"]["Hostname"] = "verify-b"
     assert "?sessionId=" in R.resolver_404_cause("b", session, hosts, wiring(), view)
-    assert "not created through the broker" in R.resolver_404_cause("b", session, hosts, wiring(), {"sessions": []})
+    assert "unknown to the broker" in R.resolver_404_cause("b", session, hosts, wiring(), {"sessions": []})
+    assert "automatic console" in R.resolver_404_cause("b", {"id": "console"}, hosts, wiring(), {"sessions": []})
+    assert "automatic console" in R.resolver_404_cause("b", {"id": "console"}, hosts, wiring(), None)
     hosts["a"]["live"]["commands"]["agent_clients"]["stdout"] = "Session manager agent clients\n[]"
     assert "not registered with the broker" in R.resolver_404_cause("b", session, hosts, wiring(), view)
 
