@@ -29,8 +29,8 @@ DESTINATIONS = ('private_key_path', 'certificate_path', 'ca_certificate_path', '
 # 10000 PBKDF2 rounds, far below the 5000000 iteration ceiling the JDK enforces when loading.
 PKCS12_KDF_ROUNDS = 100000
 PKCS12_MODERN = 'PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) for key and certificates, MAC HMAC-SHA256'
-PKCS12_LEGACY = ('pbeWithSHA1And3-KeyTripleDES-CBC for key and certificates, MAC HMAC-SHA1 '
-                 '(cryptography < 38 BestAvailableEncryption; every Java version reads it)')
+PKCS12_LEGACY = ('pbeWithSHA1And3-KeyTripleDES-CBC (20000 rounds) for key and certificates, MAC HMAC-SHA1 '
+                 '(1 iteration): cryptography < 38 BestAvailableEncryption; every Java version reads it')
 
 
 def pkcs12_encryption(passphrase, legacy=False):

@@ -25,10 +25,14 @@ description:
   - The private key is written as unencrypted PKCS#8 PEM (C(BEGIN PRIVATE KEY)); services read it without a
     passphrase, so its O(mode), O(owner) and O(group) are what protect it.
   - "PKCS#12 stores: with cryptography 38 or newer on the host they use PBES2 (PBKDF2-HMAC-SHA256, 100000
-    rounds, AES-256-CBC) for key and certificates and an HMAC-SHA256 MAC, the same algorithms Java's keytool
-    writes since 11.0.12; Java 11.0.12+ and 17 load them. With older cryptography (3.4 to 37, for example
-    Ubuntu 22.04) they use pbeWithSHA1And3-KeyTripleDES-CBC with 20000 rounds and an HMAC-SHA1 MAC, which every
-    Java version loads. The return value RV(pkcs12_encryption) says which was written."
+    rounds, AES-256-CBC) for key and certificates and an HMAC-SHA256 MAC (2048 iterations), the same algorithms
+    Java's keytool writes since 11.0.12; Java 11.0.12+ and 17 load them. With older cryptography (3.4 to 37, for
+    example Ubuntu 22.04's 3.4.8) the only choice is BestAvailableEncryption, which yields
+    pbeWithSHA1And3-KeyTripleDES-CBC with 20000 rounds and an HMAC-SHA1 MAC with a single iteration: every Java
+    version loads it, but the one-iteration MAC makes guessing the store password cheap for whoever can read
+    the file, so use a long random O(pkcs12_passphrase) there (the file mode still keeps others out). The
+    return value RV(pkcs12_encryption) says which was written; a store is not rewritten only because the host's
+    cryptography was upgraded."
   - Bad input fails before anything is written, naming the option.
 author:
   - dcvkit contributors (@dcvkit)
