@@ -378,11 +378,23 @@ def rows_client_api(host, hosts, wiring, broker_view):
                                  "dcv_broker_client_port = %s" % (probe.get("status"), probe.get("body"),
                                                                   wiring["broker_client_port"])])
     extra = ""
-    if broker_view and broker_view.get("servers") is not None:
-        extra = "; describeServers: %s" % (", ".join(str(s.get("Hostname") or s.get("Ip")) for s in broker_view["servers"])
-                                           or "no servers")
-    elif broker_view and broker_view.get("error"):
-        return _row(link, host, ["the token endpoint answers, but describeServers failed: %s" % broker_view["error"]])
+    broker_view = broker_view or {}
+    problems = []
+    if broker_view.get("error"):
+        problems.append("the API client credentials on %s are unusable: %s" % (host, broker_view["error"]))
+    for key in ("sessions", "servers"):
+        # an HTTP answer (401, 403, 5xx) is the broker's verdict; a broken-off answer is noted, not judged here:
+        # the link itself (TLS, name, OAuth2) is what the token request above proved
+        if broker_view.get("%s_status" % key):
+            problems.append("describe%s answered HTTP %s: %s" % (key.capitalize(), broker_view["%s_status" % key],
+                                                                 broker_view["%s_error" % key]))
+        elif broker_view.get("%s_error" % key):
+            extra += "; describe%s not read (%s)" % (key.capitalize(), broker_view["%s_error" % key])
+    if problems:
+        return _row(link, host, problems)
+    if broker_view.get("servers") is not None:
+        extra = "; describeServers: %s%s" % (", ".join(str(s.get("Hostname") or s.get("Ip"))
+                                                       for s in broker_view["servers"]) or "no servers", extra)
     return _row(link, host, [], "ok (https://%s:%s, TLS with %s; token endpoint answers%s)"
                 % (wiring["broker_name"], wiring["broker_client_port"], L.BROKER_CA, extra))
 

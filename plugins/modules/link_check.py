@@ -201,7 +201,9 @@ commands:
   returned: always
   type: dict
 broker_api:
-  description: C(servers) and C(sessions) as the broker describes them, or C(error), or C(skipped).
+  description:
+    - C(sessions) and C(servers) as the broker describes them; C(sessions_error) / C(servers_error) (and the HTTP
+      status) when a call failed; C(error) when the credentials file is unusable; C(skipped) when it is missing.
   returned: when O(broker_api) is given
   type: dict
 hostname:
@@ -219,6 +221,8 @@ time:
 """
 
 import socket
+
+from http.client import HTTPException
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -248,17 +252,25 @@ def describe_broker(spec):
                            % spec["credentials_file"]}
     client = BrokerApiClient(spec["url"], credentials["client_id"], credentials["client_secret"],
                              ca_file=spec.get("ca_file"), use_proxy=False, timeout=15)
-    try:
-        servers = client.describe_servers()
-        sessions = client.describe_sessions()
-    except BrokerApiError as error:
-        return {"error": str(error), "status": error.status}
-    return {
-        "servers": [{"Id": s.get("Id"), "Ip": s.get("Ip"), "Hostname": s.get("Hostname"),
-                     "Availability": s.get("Availability"), "Host": s.get("Host")} for s in servers],
-        "sessions": [{"Id": s.get("Id"), "State": s.get("State"), "Owner": s.get("Owner"), "Type": s.get("Type"),
-                      "Server": s.get("Server")} for s in sessions],
-    }
+    result = {}
+    # sessions first: the resolver diagnosis needs them; servers are for the operator's eye
+    for key, call in (("sessions", client.describe_sessions), ("servers", client.describe_servers)):
+        try:
+            answer = call()
+        except BrokerApiError as error:
+            result["%s_error" % key] = str(error)
+            result["%s_status" % key] = error.status
+            continue
+        except (HTTPException, OSError, ValueError) as error:
+            result["%s_error" % key] = "the broker client API broke off its answer: %r" % error
+            continue
+        if key == "sessions":
+            result[key] = [{"Id": s.get("Id"), "State": s.get("State"), "Owner": s.get("Owner"), "Type": s.get("Type"),
+                            "Server": s.get("Server")} for s in answer]
+        else:
+            result[key] = [{"Id": s.get("Id"), "Ip": s.get("Ip"), "Hostname": s.get("Hostname"),
+                            "Availability": s.get("Availability")} for s in answer]
+    return result
 
 
 def main():

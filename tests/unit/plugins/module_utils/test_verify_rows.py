@@ -247,3 +247,15 @@ def test_filter_reads_registered_results():
     probes = verify_report.verify_operator_probes(wiring(), HOSTVARS, "/ca.pem", {"desktops.test": "10.0.0.1"})
     assert probes == [{"name": "public:desktops.test", "host": "desktops.test", "port": 8443, "ca_file": "/ca.pem",
                        "use_proxy": True, "address": "10.0.0.1"}]
+
+
+def test_client_api_row_uses_the_broker_view():
+    hosts = healthy_hosts()
+    view = {"sessions": [], "servers": [{"Hostname": "verify-b"}]}
+    row = R.rows_client_api("a", hosts, wiring(), view)
+    assert row["ok"] and "describeServers: verify-b" in row["result"]
+    row = R.rows_client_api("a", hosts, wiring(), {"sessions_error": "HTTP 403 for POST /describeSessions",
+                                                   "sessions_status": 403})
+    assert not row["ok"] and "describeSessions answered HTTP 403" in row["result"]
+    row = R.rows_client_api("a", hosts, wiring(), {"sessions": [], "servers_error": "broke off"})
+    assert row["ok"] and "describeServers not read (broke off)" in row["result"]
