@@ -25,6 +25,9 @@ def verify_hosts(host_names, hostvars):
         hv = _get(hostvars, host, {})
         live = _get(hv, "dcv_verify_live", {})
         links = _get(hv, "dcv_verify_links", {})
+        endpoints = _get(hv, "dcv_verify_endpoints", {})
+        if links and not links.get("skipped") and endpoints and not endpoints.get("skipped"):
+            links = dict(links, probes=dict(links.get("probes") or {}, **(endpoints.get("probes") or {})))
         entry = {
             "components": [],
             "live": dict(live) if live and not live.get("failed") and not live.get("unreachable") else None,
@@ -65,6 +68,10 @@ def verify_probes(hosts, host, wiring, gateway_ca_file=None):
     return verify_rows.probes_for(host, hosts, wiring, {"gateway_ca_file": gateway_ca_file})
 
 
+def verify_endpoint_probes(hosts, host, wiring):
+    return verify_rows.endpoint_probes(host, hosts, wiring)
+
+
 def verify_rows_of(hosts, wiring, max_skew=10, operator=None):
     return verify_rows.build_rows(hosts, wiring, float(max_skew), operator)
 
@@ -80,6 +87,7 @@ class FilterModule(object):
             "verify_hosts": verify_hosts,
             "verify_operator_probes": verify_operator_probes,
             "verify_probes": verify_probes,
+            "verify_endpoint_probes": verify_endpoint_probes,
             "verify_rows": verify_rows_of,
             "verify_table": verify_table,
         }

@@ -29,7 +29,7 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_config_
     ConfigFormatError, parse_java_properties)
 
 # OpenSSL X509_V_ERR_* codes that get their own category.
-_HOSTNAME_MISMATCH = 62
+_NAME_MISMATCH_CODES = (62, 64)  # host name, IP address
 _UNTRUSTED_CODES = (2, 18, 19, 20, 21)
 _EXPIRED_CODES = (9, 10)
 
@@ -210,7 +210,7 @@ def tls_probe(host, port, server_name=None, ca_file=None, cert_file=None, key_fi
                       error="the HTTP proxy %s answered %s to CONNECT" % (error.proxy_url, error.status_line))
     except ssl.SSLCertVerificationError as error:
         code = getattr(error, "verify_code", None)
-        category = ("tls_hostname" if code == _HOSTNAME_MISMATCH else "tls_untrusted" if code in _UNTRUSTED_CODES
+        category = ("tls_hostname" if code in _NAME_MISMATCH_CODES else "tls_untrusted" if code in _UNTRUSTED_CODES
                     else "tls_expired" if code in _EXPIRED_CODES else "tls_verify")
         result.update(category=category, error=getattr(error, "verify_message", None) or str(error),
                       peer=_unverified_peer(address, port, server_name, timeout))

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import re
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import verify_live as L
@@ -83,6 +84,33 @@ def probes_for(host, hosts, wiring, settings=None):
     return probes
 
 
+def endpoint_probes(host, hosts, wiring):
+    """Third pass on a gateway: the DCV server endpoints the resolver handed out for live sessions (the exact
+    address and port the gateway connects to; an IP unless the broker has a DNS mapping)."""
+    _components(hosts, wiring)
+    me = hosts[host]
+    if "gateway" not in me["components"]:
+        return []
+    gateway = L.read_config(me.get("live"), L.GATEWAY_CONF)
+    seen = set()
+    probes = []
+    for name, result in sorted((((me.get("links") or {}).get("probes")) or {}).items()):
+        if not name.startswith("resolve:") or (result or {}).get("status") != 200:
+            continue
+        server = name.split(":")[1]
+        try:
+            resolved = json.loads(result.get("body") or "")
+            endpoint, port = str(resolved["DcvServerEndpoint"]), int(resolved["Port"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if (server, endpoint, port) in seen:
+            continue
+        seen.add((server, endpoint, port))
+        probes.append({"name": "dcv-ip:%s" % server, "host": endpoint, "port": port,
+                       "ca_file": gateway.get("dcv", "ca-file")})
+    return probes
+
+
 def _resolve_path(session_id):
     return "/resolveSession?sessionId=%s&transport=HTTP&clientIpAddress=127.0.0.1" % session_id
 
@@ -91,6 +119,14 @@ def _gateway_port(gateway, wired):
     endpoints = gateway.get("gateway", "web-listen-endpoints") or []
     ports = [endpoint_port(e) for e in endpoints if endpoint_port(e)]
     return ports[0] if ports else wired["ports"].get("dcv_gateway_web_port", 8443)
+
+
+def broker_view_of(hosts, wiring):
+    for broker in wiring.get("broker_hosts", []):
+        view = ((hosts.get(broker) or {}).get("live") or {}).get("broker_api")
+        if view and (view.get("sessions") is not None or view.get("servers") is not None):
+            return view
+    return None
 
 
 def live_sessions(hosts):
@@ -313,8 +349,20 @@ def rows_gateway(host, hosts, wiring, broker_view):
                 probe, "DCV server %s" % server, hosts, wiring, "[dcv] ca-file",
                 "re-run %s so the dcv_gateway role installs the collection CA as %s and the dcv_server role issues "
                 "/etc/dcv/dcv.pem from it" % (SITE, gateway.get("dcv", "ca-file"))))
+        ip_probe = _probe(hosts, host, "dcv-ip:%s" % server)
+        if ip_probe and not ip_probe.get("ok") and not problems:
+            if ip_probe.get("category") == "tls_hostname":
+                problems.append("the resolver hands the gateway %s (DcvServerEndpoint; an IP unless a DNS mapping exists) but the "
+                                "DCV server certificate covers only %s; fix: add %s to dcv_host_addresses for %s and "
+                                "re-run %s (the certificate is reissued), or register-server-dns-mappings"
+                                % (ip_probe.get("host"), ", ".join((ip_probe.get("peer") or {}).get("names") or []),
+                                   ip_probe.get("host"), server, SITE))
+            else:
+                problems.append(explain_probe(ip_probe, "DCV server %s by IP" % server, hosts, wiring, "[dcv] ca-file",
+                                              "re-run %s" % SITE))
+        checked = "%s%s" % (wiring["hosts"][server]["name"], (" and %s" % ip_probe.get("host")) if ip_probe else "")
         rows.append(_row("gateway -> DCV server %s" % server, host, problems,
-                         "ok (TLS with %s)" % gateway.get("dcv", "ca-file")))
+                         "ok (%s, TLS with %s)" % (checked, gateway.get("dcv", "ca-file"))))
     # public names
     names = hosts[host].get("public_names") or []
     problems = []
@@ -596,12 +644,7 @@ def build_rows(hosts, wiring, max_skew=10, operator=None):
             text = "unreachable: %s; fix: SSH access (ansible_host, ansible_port, keys)" % hosts[host]["unreachable"]
             rows.append(_row("reach the host", host, [text]))
     reachable = dict((h, d) for h, d in hosts.items() if not d.get("unreachable"))
-    broker_view = None
-    for broker in wiring.get("broker_hosts", []):
-        view = ((reachable.get(broker) or {}).get("live") or {}).get("broker_api")
-        if view and view.get("sessions") is not None:
-            broker_view = view
-            break
+    broker_view = broker_view_of(reachable, wiring)
     for host in wiring.get("server_hosts", []):
         if host in reachable:
             rows.append(rows_agent(host, reachable, wiring))

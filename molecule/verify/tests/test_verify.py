@@ -128,62 +128,6 @@ def _restore(target, path):
     target.check_output("mv -f %s.verify-backup %s" % (path, path))
 
 
-def test_wrong_ca_on_agent():
-    b = host(B)
-    _backup(b, AGENT_CA)
-    try:
-        b.check_output("openssl req -x509 -newkey rsa:2048 -nodes -keyout /tmp/other-ca.key -out /tmp/other-ca.pem "
-                       "-subj /CN=another-ca -days 2 2>/dev/null && cp /tmp/other-ca.pem %s" % AGENT_CA)
-        rc, rows, _out = run_verify()
-        agent = row(rows, "agent -> broker", B)
-        assert agent["status"] == "FAIL"
-        assert "not signed by the CA in agent.conf ca_file = %s" % AGENT_CA in agent["result"]
-        assert "dcv_ca_path" in agent["result"]
-        assert rc != 0
-    finally:
-        _restore(b, AGENT_CA)
-
-
-def test_broker_client_port_clash():
-    a = host(A)
-    _backup(a, PROPERTIES)
-    try:
-        a.check_output("sed -i 's/^client-to-broker-connector-https-port.*/client-to-broker-connector-https-port = "
-                       "8443/' %s" % PROPERTIES)
-        a.run("systemctl restart dcv-session-manager-broker")  # fails: the gateway holds 8443
-        rc, rows, _out = run_verify()
-        ports = row(rows, "port clashes", A)
-        assert ports["status"] == "FAIL"
-        assert "port clash on 8443: dcv_broker_client_port" in ports["result"]
-        assert "dcv_gateway_web_port" in ports["result"]
-        assert "8448" in ports["result"]
-        assert rc != 0
-    finally:
-        _restore(a, PROPERTIES)
-        a.check_output("systemctl restart dcv-session-manager-broker")
-        close_sessions()
-
-
-def test_automatic_console_session():
-    b = host(B)
-    _backup(b, DCV_CONF)
-    try:
-        b.check_output("sed -i 's/^create-session.*/create-session = true/' %s && systemctl restart dcvserver" % DCV_CONF)
-        rc, rows, _out = run_verify()
-        console = row(rows, "automatic console sessions", B)
-        assert console["status"] == "FAIL"
-        assert "create-session = true" in console["result"]
-        assert "dcv_server_create_session: false" in console["result"]
-        assert "a session named 'console' is running" in console["result"]
-        resolved = row(rows, "resolver: session console on %s" % B)
-        assert resolved["status"] == "FAIL"
-        assert "was not created through the broker" in resolved["result"]
-        assert rc != 0
-    finally:
-        _restore(b, DCV_CONF)
-        b.check_output("systemctl restart dcvserver")
-
-
 def _certificate_without_public_name():
     ca_dir = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "dcv-ca")
     with open(os.path.join(ca_dir, "ca.pem"), "rb") as handle:
@@ -207,25 +151,91 @@ def _put(container, path, data):
     subprocess.run(["podman", "exec", "-i", container, "sh", "-c", "cat > %s" % path], input=data, check=True)
 
 
-def test_gateway_certificate_missing_public_name():
-    a = host(A)
-    _backup(a, GATEWAY_CERT)
-    _backup(a, GATEWAY_KEY)
-    try:
-        cert, key = _certificate_without_public_name()
-        _put(A, GATEWAY_CERT, cert)
-        _put(A, GATEWAY_KEY, key)
-        a.check_output("systemctl restart dcv-connection-gateway")
-        rc, rows, _out = run_verify()
-        public = row(rows, "public names -> gateway certificate", A)
+class TestFourIndependentFaults(object):
+    """Four faults on four different links, injected together to keep the scenario short (one verify.yml run);
+    each test checks that its own row names its own cause. All are undone when the class is done."""
+
+    @pytest.fixture(scope="class")
+    def faulty(self):
+        a, b = host(A), host(B)
+        for target, path in ((b, AGENT_CA), (b, DCV_CONF), (a, GATEWAY_CERT), (a, GATEWAY_KEY), (a, PROPERTIES)):
+            _backup(target, path)
+        try:
+            # wrong CA on the agent
+            b.check_output("openssl req -x509 -newkey rsa:2048 -nodes -keyout /tmp/other-ca.key -out /tmp/other-ca.pem "
+                           "-subj /CN=another-ca -days 2 2>/dev/null && cp /tmp/other-ca.pem %s" % AGENT_CA)
+            # automatic console session enabled
+            b.check_output("sed -i 's/^create-session.*/create-session = true/' %s && systemctl restart dcvserver"
+                           % DCV_CONF)
+            # gateway certificate without the public name (same CA, so only the name is wrong)
+            cert, key = _certificate_without_public_name()
+            _put(A, GATEWAY_CERT, cert)
+            _put(A, GATEWAY_KEY, key)
+            a.check_output("systemctl restart dcv-connection-gateway")
+            # a key the broker does not have, and a misspelt one
+            a.check_output("printf 'enable-session-resolver = true\\nclient-to-broker-conector-https-port = 8448\\n'"
+                           " >> %s" % PROPERTIES)
+            yield run_verify()
+        finally:
+            for target, path in ((b, AGENT_CA), (b, DCV_CONF), (a, GATEWAY_CERT), (a, GATEWAY_KEY), (a, PROPERTIES)):
+                _restore(target, path)
+            b.check_output("systemctl restart dcvserver")
+            a.check_output("systemctl restart dcv-connection-gateway")
+
+    def test_run_fails(self, faulty):
+        rc, rows, _out = faulty
+        assert rc != 0
+        # the links nobody broke stay ok
+        for link, origin in (("broker client API", A), ("gateway -> broker resolver", A), ("clock skew", "all")):
+            assert row(rows, link, origin)["status"] == "ok", row(rows, link, origin)
+
+    def test_wrong_ca_on_agent(self, faulty):
+        agent = row(faulty[1], "agent -> broker", B)
+        assert agent["status"] == "FAIL"
+        assert "not signed by the CA in agent.conf ca_file = %s" % AGENT_CA in agent["result"]
+        assert "dcv_ca_path" in agent["result"]
+
+    def test_automatic_console_session(self, faulty):
+        console = row(faulty[1], "automatic console sessions", B)
+        assert console["status"] == "FAIL"
+        assert "create-session = true" in console["result"]
+        assert "dcv_server_create_session: false" in console["result"]
+        assert "a session named 'console' is running" in console["result"]
+        resolved = row(faulty[1], "resolver: session console on %s" % B)
+        assert resolved["status"] == "FAIL"
+        assert "was not created through the broker (DCV's automatic console session)" in resolved["result"]
+
+    def test_gateway_certificate_missing_public_name(self, faulty):
+        public = row(faulty[1], "public names -> gateway certificate", A)
         assert public["status"] == "FAIL"
         assert "covers host-a.dcvkit.test but not the public name desktops.dcvkit.test" in public["result"]
         assert "dcv_gateway_public_names" in public["result"]
+
+    def test_unknown_broker_key(self, faulty):
+        keys = row(faulty[1], "unknown keys in live config files", A)
+        assert keys["status"] == "FAIL"
+        assert "key 'enable-session-resolver' does not exist in the broker" in keys["result"]
+        assert "key 'client-to-broker-conector-https-port' is not a documented broker property" in keys["result"]
+
+
+def test_broker_client_port_clash():
+    a = host(A)
+    _backup(a, PROPERTIES)
+    try:
+        a.check_output("sed -i 's/^client-to-broker-connector-https-port.*/client-to-broker-connector-https-port = "
+                       "8443/' %s" % PROPERTIES)
+        a.run("systemctl restart dcv-session-manager-broker")  # fails: the gateway holds 8443
+        rc, rows, _out = run_verify()
+        ports = row(rows, "port clashes", A)
+        assert ports["status"] == "FAIL"
+        assert "port clash on 8443: dcv_broker_client_port" in ports["result"]
+        assert "dcv_gateway_web_port" in ports["result"]
+        assert "8448" in ports["result"]
         assert rc != 0
     finally:
-        _restore(a, GATEWAY_CERT)
-        _restore(a, GATEWAY_KEY)
-        a.check_output("systemctl restart dcv-connection-gateway")
+        _restore(a, PROPERTIES)
+        a.check_output("systemctl restart dcv-session-manager-broker")
+        close_sessions()
 
 
 def test_stopped_broker():
@@ -243,22 +253,6 @@ def test_stopped_broker():
     finally:
         a.check_output("systemctl start dcv-session-manager-broker")
         close_sessions()
-
-
-def test_unknown_broker_key():
-    a = host(A)
-    _backup(a, PROPERTIES)
-    try:
-        a.check_output("printf 'enable-session-resolver = true\\nclient-to-broker-conector-https-port = 8448\\n' >> %s"
-                       % PROPERTIES)
-        rc, rows, _out = run_verify()
-        keys = row(rows, "unknown keys in live config files", A)
-        assert keys["status"] == "FAIL"
-        assert "key 'enable-session-resolver' does not exist in the broker" in keys["result"]
-        assert "key 'client-to-broker-conector-https-port' is not a documented broker property" in keys["result"]
-        assert rc != 0
-    finally:
-        _restore(a, PROPERTIES)
 
 
 class _Refusing407Proxy(object):

@@ -311,3 +311,9 @@ def test_unit_state_parses_systemctl_show():
         return 0, "ActiveState=failed\nMainPID=0\nLoadState=loaded\n", ""
     assert verify_probe.unit_state(run, "dcv-session-manager-broker") == {
         "unit": "dcv-session-manager-broker", "ActiveState": "failed", "MainPID": "0", "LoadState": "loaded"}
+
+
+def test_ip_address_not_in_certificate(server, ca_file):
+    result = verify_probe.tls_probe("127.0.0.1", server.port, ca_file=ca_file)
+    assert result["category"] == "tls_hostname"
+    assert result["peer"]["names"] == ["broker.test"]

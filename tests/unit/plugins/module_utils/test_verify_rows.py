@@ -259,3 +259,20 @@ def test_client_api_row_uses_the_broker_view():
     assert not row["ok"] and "describeSessions answered HTTP 403" in row["result"]
     row = R.rows_client_api("a", hosts, wiring(), {"sessions": [], "servers_error": "broke off"})
     assert row["ok"] and "describeServers not read (broke off)" in row["result"]
+
+
+def test_gateway_probes_the_ip_the_resolver_hands_out():
+    hosts = healthy_hosts()
+    hosts["a"]["links"]["probes"]["resolve:b:s1"] = dict(OK_TLS, status=200, body=json.dumps(
+        {"SessionId": "s1", "TransportProtocol": "HTTP", "DcvServerEndpoint": "10.0.0.3", "Port": 8443,
+         "WebUrlPath": "/"}))
+    (probe,) = R.endpoint_probes("a", hosts, wiring())
+    assert probe == {"name": "dcv-ip:b", "host": "10.0.0.3", "port": 8443,
+                     "ca_file": "/etc/dcv-connection-gateway/certs/ca.pem"}
+    assert R.endpoint_probes("b", hosts, wiring()) == []
+    hosts["a"]["links"]["probes"]["dcv-ip:b"] = {"ok": False, "category": "tls_hostname", "host": "10.0.0.3",
+                                                 "port": 8443, "peer": {"names": ["host-b.test"]}}
+    row = rows_by_link(hosts)[("gateway -> DCV server b", "a")]
+    assert "hands the gateway 10.0.0.3" in row["result"] and "dcv_host_addresses for b" in row["result"]
+    hosts["a"]["links"]["probes"]["dcv-ip:b"] = dict(OK_TLS, host="10.0.0.3")
+    assert "host-b.test and 10.0.0.3" in rows_by_link(hosts)[("gateway -> DCV server b", "a")]["result"]
