@@ -84,7 +84,10 @@ def open_session():
         b.check_output("useradd -m labuser")
     command = ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"),
                os.path.join(ROOT, "playbooks", "session.yml"), "-e", "dcv_session_owner=labuser",
-               "-e", "dcv_session_type=virtual"]
+               "-e", "dcv_session_type=virtual",
+               # session.yml gathers no facts, and verify-b's dcv_host_addresses comes from its facts; the addresses
+               # only name certificates, which session.yml does not issue (reported to session.yml's author)
+               "-e", '{"dcv_host_addresses": []}']
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False,
                             env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
     output = result.stdout.decode("utf-8", "replace")
