@@ -52,7 +52,8 @@ def tls_probe(target, port, name, ca_file, method=None, path=None, address="127.
     script = (
         "import socket,ssl,sys\n"
         "ctx=ssl.create_default_context(cafile=sys.argv[3])\n"
-        "s=ctx.wrap_socket(socket.create_connection((sys.argv[6] if len(sys.argv)>6 else sys.argv[4],int(sys.argv[1])),timeout=10),server_hostname=sys.argv[2])\n"
+        "a=sys.argv[6] if len(sys.argv)>6 else sys.argv[4]\n"
+        "s=ctx.wrap_socket(socket.create_connection((a,int(sys.argv[1])),timeout=10),server_hostname=sys.argv[2])\n"
         "if len(sys.argv)>5:\n"
         " s.sendall(('%s %s HTTP/1.1\\r\\nHost: %s\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n'"
         "%(sys.argv[4],sys.argv[5],sys.argv[2])).encode())\n"

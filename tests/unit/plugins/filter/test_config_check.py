@@ -43,7 +43,8 @@ def test_properties_agree_with_javaproperties_library():
 
 
 def test_trailing_comment_becomes_part_of_value():
-    parsed, _ = formats.parse_java_properties("enable-gateway = true # on\n")
+    parsed, duplicates = formats.parse_java_properties("enable-gateway = true # on\n")
+    assert duplicates == []
     assert parsed["enable-gateway"] == "true # on"
     problems = formats.java_properties_problems("enable-gateway = true # on\n", {"enable-gateway": True})
     assert problems and "enable-gateway" in problems[0]

@@ -94,8 +94,10 @@ def test_agent_without_broker_refused():
 
 def test_cluster_peers_and_shared_name():
     groups = {"dcv_brokers": ["b1", "b2"]}
-    hostvars = {"b1": {"dcv_host_name": "b1.example.com"}, "b2": {"dcv_host_name": "b2.example.com",
-                                                                   "dcv_host_addresses": ["10.1.1.2"]}}
+    hostvars = {
+        "b1": {"dcv_host_name": "b1.example.com"},
+        "b2": {"dcv_host_name": "b2.example.com", "dcv_host_addresses": ["10.1.1.2"]},
+    }
     wiring = dcv_wiring(groups, hostvars, "brokers.example.com")
     assert wiring["errors"] == []
     assert wiring["broker_name"] == "brokers.example.com"
