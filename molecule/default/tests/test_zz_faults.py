@@ -83,7 +83,7 @@ def test_expired_host_certificate_is_reissued():
     assert status == 502 and route["FailedHop"] == "dcv-server", route
     output = heal_and_check("fault-expired-after")
     assert "changed: [default-b]" in output
-    fresh = x509.load_pem_x509_certificate(stack.B.file("/etc/dcv/dcv.pem").content_bytes)
+    fresh = x509.load_pem_x509_certificate(stack.B.file("/etc/dcv/dcv.pem").content)
     assert fresh.not_valid_after > datetime.datetime.utcnow() + datetime.timedelta(days=300)
 
 
