@@ -261,14 +261,14 @@ class JsonRequestHandler(http.server.BaseHTTPRequestHandler):
     routes = []
     protocol_version = "HTTP/1.1"
     server_version = "dcvkit-standin"
+    _body = b""
 
     def log_message(self, fmt, *args):
         self.server.logger.debug("%s: %s %s", self.server.label, self.client_address[0],
                                  fmt % args)
 
     def body_bytes(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        return self._body
 
     def body_json(self):
         raw = self.body_bytes()
@@ -278,6 +278,10 @@ class JsonRequestHandler(http.server.BaseHTTPRequestHandler):
         return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
 
     def _dispatch(self, method):
+        # Read the whole request body before answering, whether the route wants it or not: an unread
+        # body left on a keep-alive connection makes the client lose the answer.
+        length = int(self.headers.get("Content-Length") or 0)
+        self._body = self.rfile.read(length) if length else b""
         path = urllib.parse.urlsplit(self.path).path
         for route_method, pattern, name in self.routes:
             match = re.fullmatch(pattern, path)
