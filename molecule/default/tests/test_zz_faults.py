@@ -10,10 +10,17 @@ import os
 import subprocess
 import time
 
+import pytest
+
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 import stack
+
+# Extended whole-stack tests: each case runs site.yml again, so together they take longer than CI's budget on
+# two cores. `make test-extended` runs them (DCVKIT_EXTENDED_TESTS=1); `make test` reports them as skipped.
+pytestmark = pytest.mark.skipif(os.environ.get("DCVKIT_EXTENDED_TESTS") != "1",
+                                reason="extended whole-stack test: run with make test-extended")
 
 testinfra_hosts = ["podman://" + stack.A_NAME]
 
