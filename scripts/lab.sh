@@ -11,6 +11,11 @@ root=$(repo_root); cd "$root"
 
 network=dcvkit-lab-net
 declare -A image=([dcvkit-lab-a]="$DCVKIT_IMAGE_A" [dcvkit-lab-b]="$DCVKIT_IMAGE_B")
+# Fixed addresses, as real hosts have fixed private IPs: inventories/lab/host_vars lists them in
+# dcv_host_addresses, so playbooks that gather no facts (session.yml) derive the same wiring as site.yml.
+# Keep these three in step with inventories/lab/host_vars/.
+subnet=10.213.61.0/24
+declare -A address=([dcvkit-lab-a]=10.213.61.11 [dcvkit-lab-b]=10.213.61.12)
 
 if [ "${1:-}" = --destroy ]; then
   podman rm -f -t 5 "${!image[@]}" >/dev/null 2>&1 || true
@@ -18,14 +23,20 @@ if [ "${1:-}" = --destroy ]; then
   echo "lab removed"; exit 0
 fi
 
-podman network exists "$network" || podman network create "$network" >/dev/null
+if podman network exists "$network" \
+    && [ "$(podman network inspect -f '{{range .Subnets}}{{.Subnet}}{{end}}' "$network")" != "$subnet" ]; then
+  step "recreating $network on $subnet (it was created by an older lab.sh)"
+  podman rm -f -t 5 "${!image[@]}" >/dev/null 2>&1 || true
+  podman network rm -f "$network" >/dev/null
+fi
+podman network exists "$network" || podman network create --subnet "$subnet" "$network" >/dev/null
 for name in dcvkit-lab-a dcvkit-lab-b; do
   state=$(podman container inspect -f '{{.State.Status}}' "$name" 2>/dev/null || echo absent)
   case "$state" in
     running) ;;
     absent)
       step "starting $name (${image[$name]})"
-      podman run -d --name "$name" --hostname "$name" --network "$network" --systemd=always \
+      podman run -d --name "$name" --hostname "$name" --network "$network" --ip "${address[$name]}" --systemd=always \
         "${image[$name]}" /lib/systemd/systemd >/dev/null ;;
     *) step "starting $name (was $state)"; podman start "$name" >/dev/null ;;
   esac

@@ -14,9 +14,9 @@ import ipaddress
 import re
 
 try:
-    from ansible.errors import AnsibleFilterError
+    from ansible.errors import AnsibleError, AnsibleFilterError
 except ImportError:  # pragma: no cover - only outside ansible
-    AnsibleFilterError = ValueError
+    AnsibleFilterError = AnsibleError = ValueError
 
 # (variable, component, default) for every port the stack listens on. The broker client default
 # depends on whether a gateway shares the host, see _port_defaults.
@@ -89,19 +89,33 @@ def _as_list(value):
     return list(value)
 
 
+def _read(host, hv, key, errors):
+    """A host variable, or an error naming it when its template cannot be evaluated here.
+
+    The usual cause: the value comes from facts (``ansible_facts['default_ipv4']``) and the playbook that
+    asks (session.yml, verify.yml) gathers none. Without this the run stops on a bare templating error.
+    """
+    try:
+        return hv.get(key)
+    except AnsibleError as exc:
+        errors.append("host %s: %s cannot be evaluated in this playbook (%s); give it a fixed value in the "
+                      "inventory (facts are not gathered by every playbook)" % (host, key, str(exc).splitlines()[0]))
+        return None
+
+
 def _host_identity(host, hv, errors):
-    name = hv.get("dcv_host_name") or host
+    name = _read(host, hv, "dcv_host_name", errors) or host
     if not is_dns_name(name):
         errors.append(
             "host %s: dcv_host_name %r is not a DNS name; set dcv_host_name to the host's DNS name "
             "(letters, digits, hyphens and dots)" % (host, name)
         )
-    aliases = _as_list(hv.get("dcv_host_aliases"))
+    aliases = _as_list(_read(host, hv, "dcv_host_aliases", errors))
     for alias in aliases:
         if not is_dns_name(alias):
             errors.append("host %s: dcv_host_aliases entry %r is not a DNS name; list DNS names only "
                           "(put IP addresses in dcv_host_addresses)" % (host, alias))
-    addresses = _as_list(hv.get("dcv_host_addresses"))
+    addresses = _as_list(_read(host, hv, "dcv_host_addresses", errors))
     for address in addresses:
         if not is_ip_address(address):
             errors.append("host %s: dcv_host_addresses entry %r is not an IP address; list IP addresses only "

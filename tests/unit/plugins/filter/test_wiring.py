@@ -139,3 +139,20 @@ def test_ipv6_addresses_normalised():
                                      ("x" * 64, False)])
 def test_is_dns_name(name, ok):
     assert is_dns_name(name) is ok
+
+
+class _FactsNotGathered(dict):
+    """hostvars whose dcv_host_addresses is a template over facts the playbook did not gather."""
+
+    def get(self, key, default=None):
+        if key == "dcv_host_addresses":
+            from ansible.errors import AnsibleUndefinedVariable
+            raise AnsibleUndefinedVariable("'ansible_facts' is undefined\nmore detail")
+        return super(_FactsNotGathered, self).get(key, default)
+
+
+def test_value_that_cannot_be_evaluated_is_named_not_raised():
+    hostvars = {"host-a": REFERENCE_HOSTVARS["host-a"], "host-b": _FactsNotGathered(dcv_host_name="b.example.com")}
+    errors = dcv_wiring(REFERENCE_GROUPS, hostvars)["errors"]
+    assert errors == ["host host-b: dcv_host_addresses cannot be evaluated in this playbook ('ansible_facts' is "
+                      "undefined); give it a fixed value in the inventory (facts are not gathered by every playbook)"]
