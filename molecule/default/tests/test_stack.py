@@ -91,14 +91,34 @@ def test_check_mode_and_diff_on_a_converged_stack_are_quiet_and_readable():
 
 
 @EXTENDED
-def test_tags_select_one_component():
+def test_component_tag_runs_one_role_after_the_preflight():
     before = stack.all_started_at()
     rc, output = stack.run_site(options=["--tags", "dcv_agent"])
     assert rc == 0, output[-3000:]
-    assert "dcv_broker : " not in output and "dcv_gateway : " not in output and "dcv_server : Issue" not in output
+    # the preflight play (tag always) checks every host's input; no other role does any work
+    for task in ("dcv_broker : Install", "dcv_broker : Issue", "dcv_gateway : Install", "dcv_server : Issue"):
+        assert task not in output, task
     assert "dcv_agent : Install agent.conf" in output
     stack.assert_converged(output, changed=0)
     assert stack.all_started_at() == before
+
+
+@EXTENDED
+def test_certificates_phase_tag_reissues_and_restarts_only_what_it_must():
+    before = stack.all_started_at()
+    stack.A.run_expect([0], "rm -f /etc/dcv-connection-gateway/certs/gateway.pem")
+    rc, output = stack.run_site(options=["--tags", "certificates"])
+    assert rc == 0, output[-3000:]
+    # no package or configuration work under this tag
+    for task in ("Install the broker package", "Install agent.conf", "Install the configuration",
+                 "Set the settings the role owns in dcv.conf"):
+        assert task not in output, task
+    counts = stack.recap(output)
+    assert counts[stack.B_NAME]["changed"] == 0, counts
+    after = stack.all_started_at()
+    changed = sorted(key for key in before if before[key] != after[key])
+    assert changed == [(stack.A_NAME, "dcv-connection-gateway")], changed
+    assert stack.A.file("/etc/dcv-connection-gateway/certs/gateway.pem").exists
 
 
 def test_describe_servers_names_host_b(api):
