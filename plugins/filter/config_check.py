@@ -116,5 +116,6 @@ class FilterModule(object):
             "dcv_socket_address_problems": catalog.socket_address_problems,
             "dcv_endpoint_port": catalog.endpoint_port,
             "dcv_ini_items": dcv_ini_items,
+            "dcv_ini_pending": formats.ini_pending,
             "dcv_ini_settings_problems": dcv_ini_settings_problems,
         }

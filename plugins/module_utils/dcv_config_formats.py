@@ -278,3 +278,24 @@ def ini_problems(text, expected=None):
                 problems.append("[%s] %s reads back as %r instead of %r"
                                 % (section, key, parser.get(section, key), str(value)))
     return problems
+
+
+def ini_pending(items, text):
+    """The ini_file items ({section, option, value} or {section, option, state: absent}) that ``text`` (the
+    current file) does not already satisfy. A file that does not parse satisfies none: ini_file then writes every item."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",),
+                                       comment_prefixes=("#", ";"), inline_comment_prefixes=None)
+    parser.optionxform = str
+    try:
+        parser.read_string(text or "")
+    except configparser.Error:
+        return list(items)
+    pending = []
+    for item in items:
+        present = parser.has_option(item["section"], item["option"])
+        if item.get("state", "present") == "absent":
+            if present:
+                pending.append(item)
+        elif not present or parser.get(item["section"], item["option"]).strip() != str(item["value"]):
+            pending.append(item)
+    return pending

@@ -161,3 +161,36 @@ def test_insecure_tls_needs_explicit_opt_in():
         "errors": [], "warnings": []}
     result = dcv_agent_setting_problems({"agent": {"tls_strict": False}}, {"agent.tls_strict": "dcv_agent_tls_strict"})
     assert "dcv_agent_tls_strict" in result["errors"][0]
+
+
+DCV_CONF = """# an operator's comment
+[session-management]
+create-session=false
+
+[session-management/automatic-console-session]
+owner = "dcv"
+
+[security]
+ca-file="/etc/dcv/ca.pem"
+[license]
+license-file="5053@rlm"
+"""
+
+
+def test_ini_pending_keeps_only_what_differs():
+    from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_config_formats import ini_pending
+    items = [{"section": "session-management", "option": "create-session", "value": "false"},
+             {"section": "security", "option": "ca-file", "value": '"/etc/dcv/ca.pem"'},
+             {"section": "session-management/automatic-console-session", "option": "owner", "value": '"dcv"'},
+             {"section": "security", "option": "administrators", "value": '["dcvsmagent"]'},
+             {"section": "connectivity", "option": "web-port", "value": "8443"},
+             {"section": "license", "option": "license-file", "state": "absent"},
+             {"section": "log", "option": "level", "state": "absent"}]
+    assert [i["option"] for i in ini_pending(items, DCV_CONF)] == ["administrators", "web-port", "license-file"]
+
+
+def test_ini_pending_writes_everything_into_a_file_that_does_not_parse_or_is_missing():
+    from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_config_formats import ini_pending
+    items = [{"section": "security", "option": "ca-file", "value": '"/etc/dcv/ca.pem"'}]
+    assert ini_pending(items, "no section header\nkey=value\n") == items
+    assert ini_pending(items, "") == items

@@ -1,0 +1,91 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dcvkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which DCV package files still need installing on a host.
+
+A re-run must not copy every package to every host and ask apt or dnf about it: that is most of the cost of a
+run that changes nothing. The installed versions are read in one command on the host; this filter compares them
+with the versions in the package file names on the control node.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import fnmatch
+import os
+
+
+def _strip_epoch(version):
+    return version.split(":", 1)[1] if ":" in version else version
+
+
+def dcv_package_file_version(path, package_name, os_family):
+    """The version in a package file name: NAME_VERSION_ARCH[.DIST].deb or NAME-VERSION-RELEASE.ARCH.rpm."""
+    base = os.path.basename(path)
+    if os_family == "Debian":
+        parts = base.split("_")
+        return parts[1] if len(parts) >= 3 and parts[0] == package_name else None
+    prefix = package_name + "-"
+    if not (base.startswith(prefix) and base.endswith(".rpm")):
+        return None
+    rest = base[len(prefix):-len(".rpm")]
+    return rest.rsplit(".", 1)[0] if "." in rest else None  # drop the architecture
+
+
+def dcv_package_files_in(directory, components, package_names, patterns):
+    """{component: [matching file paths]} in ``directory`` on the control node.
+
+    ``patterns`` are fnmatch patterns with ``{name}`` for the package name. A filter rather than a find task:
+    it runs where the files are, without a task per host and run.
+    """
+    try:
+        entries = sorted(os.listdir(directory))
+    except OSError:
+        entries = []
+    found = {}
+    for component in components:
+        name = package_names[component]
+        wanted = [pattern.format(name=name) for pattern in patterns]
+        found[component] = [os.path.join(directory, entry) for entry in entries
+                            if any(fnmatch.fnmatchcase(entry, pattern) for pattern in wanted)]
+    return found
+
+
+def dcv_installed_versions(query_output):
+    """{package: version} from lines 'NAME<TAB>VERSION<TAB>installed' (dpkg-query/rpm formats set by the role)."""
+    versions = {}
+    for line in (query_output or "").splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and fields[2].strip() == "installed":
+            versions[fields[0]] = _strip_epoch(fields[1].strip())
+    return versions
+
+
+def dcv_components_installed(components, package_names, installed):
+    """{component: True when its package is installed in any version}."""
+    return dict((component, package_names[component] in installed) for component in components)
+
+
+def dcv_packages_pending(components, package_names, files, installed, os_family):
+    """The components whose package is missing or installed in another version than the file's.
+
+    A file name whose version cannot be read counts as pending: the package manager decides then.
+    """
+    pending = []
+    for component in components:
+        name = package_names[component]
+        wanted = dcv_package_file_version(files[component], name, os_family)
+        if wanted is None or installed.get(name) != _strip_epoch(wanted):
+            pending.append(component)
+    return pending
+
+
+class FilterModule(object):
+    def filters(self):
+        return {
+            "dcv_components_installed": dcv_components_installed,
+            "dcv_installed_versions": dcv_installed_versions,
+            "dcv_package_files_in": dcv_package_files_in,
+            "dcv_packages_pending": dcv_packages_pending,
+        }
