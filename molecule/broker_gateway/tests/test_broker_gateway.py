@@ -149,6 +149,40 @@ def test_changing_a_gateway_setting_restarts_only_the_gateway(host):
     assert dcvtest.started_at(host, BROKER) == broker
 
 
+def _resolve_with(host, cert=None, key=None):
+    """curl the resolver as the gateway does (strict TLS, the gateway's CA), optionally with a client certificate."""
+    client = "--cert %s --key %s" % (cert, key) if cert else ""
+    return host.run("curl -sS -X POST --max-time 20 --cacert %s %s -o /dev/null -w '%%{http_code}' "
+                    "'https://%s:8447/resolveSession?sessionId=none&transport=HTTP&clientIpAddress=127.0.0.1'"
+                    % (GATEWAY_CA, client, BROKER_NAME))
+
+
+def test_gateway_client_auth_admits_the_gateway_certificate_only(host):
+    broker = dcvtest.started_at(host, BROKER)
+    rc, output = dcvtest.run_playbook({"dcv_gateway_client_auth": True})
+    assert rc == 0, output[-3000:]
+    assert dcvtest.started_at(host, BROKER) != broker
+    properties = host.file("/etc/dcv-session-manager-broker/session-manager-broker.properties").content_string
+    assert "enable-tls-client-auth-gateway = true" in properties
+    store = host.file("/etc/dcv-session-manager-broker/tls/gateway-clients.p12")
+    assert (store.user, store.group, store.mode) == ("root", "dcvsmbroker", 0o640)
+    client_key = host.file("/etc/dcv-connection-gateway/certs/broker-client.key")
+    assert (client_key.user, client_key.mode) == ("dcvcgw", 0o600)
+    gateway_conf = host.file("/etc/dcv-connection-gateway/dcv-connection-gateway.conf").content_string
+    assert 'cert-file = "/etc/dcv-connection-gateway/certs/broker-client.pem"' in gateway_conf
+    # the gateway's client certificate is admitted (an unknown session: 404) ...
+    admitted = _resolve_with(host, "/etc/dcv-connection-gateway/certs/broker-client.pem",
+                             "/etc/dcv-connection-gateway/certs/broker-client.key")
+    assert admitted.stdout == "404", (admitted.stdout, admitted.stderr)
+    # ... a client without one is not, nor one with another certificate of the same CA (the broker's own)
+    assert _resolve_with(host).stdout == "000"
+    assert _resolve_with(host, "/etc/dcv-session-manager-broker/tls/broker.pem",
+                         "/etc/dcv-session-manager-broker/tls/broker.key").stdout == "000"
+    # and the run after it changes nothing
+    rc, output = dcvtest.run_playbook({"dcv_gateway_client_auth": True})
+    assert rc == 0 and "changed=0" in output.rsplit("PLAY RECAP", 1)[1], output[-2000:]
+
+
 def test_back_to_the_inventory_and_idempotent(host):
     rc, output = dcvtest.run_playbook()
     assert rc == 0, output[-3000:]

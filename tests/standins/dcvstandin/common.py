@@ -170,6 +170,9 @@ def server_context(cert_chain_file, key_file, client_ca_pem=None):
     if client_ca_pem:
         context.verify_mode = ssl.CERT_REQUIRED
         context.load_verify_locations(cadata=client_ca_pem)
+        # Java accepts a client whose own certificate is in the trust store (no issuer needed); OpenSSL does the
+        # same only with the partial-chain flag
+        context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     return context
 
 
