@@ -2,6 +2,7 @@
 """Host A (broker + gateway) and host B (DCV server + agent) from the stand-ins (issue 6, "Must show")."""
 
 import configparser
+import functools
 import json
 import os
 
@@ -107,23 +108,37 @@ BAD_INPUTS = [
 ]
 
 
-def _unchanged_run(extra_vars, named, inventory=None):
+def _state():
+    """Managed files on both hosts and the start times of host B's units."""
     hosts = [dcvtest.host(A), dcvtest.host(B)]
-    before = [dcvtest.snapshot(h) for h in hosts]
-    starts = [dcvtest.started_at(hosts[1], s) for s in (SERVER, AGENT)]
-    rc, output = dcvtest.run_playbook(extra_vars, inventory=inventory)
+    return [dcvtest.snapshot(h) for h in hosts] + [dcvtest.started_at(hosts[1], s) for s in (SERVER, AGENT)]
+
+
+def _assert_refused(rc, output, named):
     assert rc != 0, output[-3000:]
     for word in named:
         assert word in output, (word, output[-3000:])
     # the failure came from the preflight play, before any play that changes hosts
     assert "PLAY [Broker and gateway hosts]" not in output
-    assert [dcvtest.snapshot(h) for h in hosts] == before
-    assert [dcvtest.started_at(hosts[1], s) for s in (SERVER, AGENT)] == starts
 
 
-@pytest.mark.parametrize("extra_vars,named", BAD_INPUTS, ids=[str(sorted(b[0].items()))[:60] for b in BAD_INPUTS])
-def test_bad_input_fails_in_preflight_and_changes_nothing(extra_vars, named):
-    _unchanged_run(extra_vars, named)
+@pytest.fixture(scope="module")
+def bad_input_runs():
+    """Every bad input run at once, with the state of both hosts before and after."""
+    before = _state()
+    results = dcvtest.run_concurrently([functools.partial(dcvtest.run_playbook, extra) for extra, _ in BAD_INPUTS])
+    return results, before, _state()
+
+
+@pytest.mark.parametrize("index", range(len(BAD_INPUTS)), ids=[str(sorted(b[0].items()))[:60] for b in BAD_INPUTS])
+def test_bad_input_fails_in_preflight(bad_input_runs, index):
+    rc, output = bad_input_runs[0][index]
+    _assert_refused(rc, output, BAD_INPUTS[index][1])
+
+
+def test_bad_inputs_changed_nothing(bad_input_runs):
+    _results, before, after = bad_input_runs
+    assert after == before
 
 
 def test_agent_without_broker_in_inventory_refused(tmp_path):
@@ -135,8 +150,10 @@ def test_agent_without_broker_in_inventory_refused(tmp_path):
                  "dcv_package_dir": os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "build", "standins"),
                  "dcv_ca_path": str(tmp_path / "ca")},
         "children": {"dcv_servers": {"hosts": {B: {}}}}}}))
-    _unchanged_run(None, ["group dcv_brokers is empty", "add the broker host(s) to dcv_brokers"],
-                   inventory=str(inventory))
+    before = _state()
+    rc, output = dcvtest.run_playbook(inventory=str(inventory))
+    _assert_refused(rc, output, ["group dcv_brokers is empty", "add the broker host(s) to dcv_brokers"])
+    assert _state() == before
 
 
 def test_changing_a_dcv_conf_setting_restarts_only_dcvserver(host):
