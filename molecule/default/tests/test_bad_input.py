@@ -78,7 +78,7 @@ def test_bad_input_fails_in_preflight(bad_input_runs, index):
     for word in named:
         assert word in failed, (word, output[-3000:])
     # the run stopped in the preflight play: no play that changes hosts started
-    assert "PLAY [Brokers]" not in output, output[-3000:]
+    assert "PLAY [Brokers, and the DCV servers beside them]" not in output, output[-3000:]
     assert all(count["changed"] == 0 for count in stack.recap(output).values()), output[-2000:]
 
 

@@ -157,7 +157,7 @@ def test_rerun_after_a_host_lost_mid_run_finishes_the_job():
             deadline = time.time() + 600
             while time.time() < deadline and run.poll() is None:
                 with open(log_path) as handle:
-                    if "PLAY [Connection gateways]" in handle.read():
+                    if "PLAY [Connection gateways, and the agents beside them]" in handle.read():
                         break
                 time.sleep(0.5)
             subprocess.run(["podman", "stop", "-t", "2", stack.B_NAME], check=True, capture_output=True)

@@ -68,3 +68,23 @@ EL9_ARM = {"os_family": "RedHat", "distribution": "RedHat", "distribution_major_
 ])
 def test_official_download_paths(facts, component, expected):
     assert _paths(facts)[component] == expected
+
+
+@pytest.mark.parametrize("facts", [AL2023, JAMMY, EL9_ARM], ids=["al2023", "jammy", "el9-arm"])
+def test_control_node_patterns_find_the_official_file_names(tmp_path, facts):
+    """A dcv_package_dir holding the official files (as the download would leave them) matches one file per
+    package with the patterns of dcv_common_package_patterns, and the version in each name is read back."""
+    from ansible_collections.dcvkit.session_manager.plugins.filter.packages import (
+        dcv_package_file_version, dcv_package_files_in)
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    context = _Lazy(_context(facts), env)
+    names = context["dcv_common_package_names"]
+    patterns = [_render(p, context, env) for p in context["dcv_common_package_patterns"][facts["os_family"]]]
+    paths = _paths(facts)
+    components = [c for c in paths if c != "server"]
+    for component in components:
+        (tmp_path / os.path.basename(paths[component])).write_text("x")
+    found = dcv_package_files_in(str(tmp_path), components, names, patterns)
+    for component in components:
+        assert [os.path.basename(p) for p in found[component]] == [os.path.basename(paths[component])], component
+        assert dcv_package_file_version(found[component][0], names[component], facts["os_family"])
