@@ -50,11 +50,11 @@ def dcv_site_batches(frontends, servers, frontends_serial=None, servers_serial=N
         return "100%"
     batches = []
     if front:
-        batches += _split(len(front), _size("100%" if frontends_serial in unset else frontends_serial, len(front),
-                                           "dcv_site_serial_frontends"))
+        size = _size("100%" if frontends_serial in unset else frontends_serial, len(front), "dcv_site_serial_frontends")
+        batches += _split(len(front), size)
     if rest:
-        batches += _split(len(rest), _size("100%" if servers_serial in unset else servers_serial, len(rest),
-                                          "dcv_site_serial_servers"))
+        size = _size("100%" if servers_serial in unset else servers_serial, len(rest), "dcv_site_serial_servers")
+        batches += _split(len(rest), size)
     return batches or "100%"
 
 

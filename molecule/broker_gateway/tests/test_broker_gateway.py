@@ -122,7 +122,7 @@ def bad_input_runs():
     """Every bad input run at once, with the host's managed files and unit start times before and after."""
     target = dcvtest.host(A)
     before = (dcvtest.snapshot(target), dcvtest.started_at(target, BROKER), dcvtest.started_at(target, GATEWAY))
-    results = dcvtest.run_concurrently([functools.partial(dcvtest.run_playbook, extra) for extra, _ in BAD_INPUTS])
+    results = dcvtest.run_concurrently([functools.partial(dcvtest.run_playbook, extra) for extra, _named in BAD_INPUTS])
     after = (dcvtest.snapshot(target), dcvtest.started_at(target, BROKER), dcvtest.started_at(target, GATEWAY))
     return results, before, after
 

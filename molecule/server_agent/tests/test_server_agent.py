@@ -126,7 +126,7 @@ def _assert_refused(rc, output, named):
 def bad_input_runs():
     """Every bad input run at once, with the state of both hosts before and after."""
     before = _state()
-    results = dcvtest.run_concurrently([functools.partial(dcvtest.run_playbook, extra) for extra, _ in BAD_INPUTS])
+    results = dcvtest.run_concurrently([functools.partial(dcvtest.run_playbook, extra) for extra, _named in BAD_INPUTS])
     return results, before, _state()
 
 

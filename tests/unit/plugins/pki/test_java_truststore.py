@@ -1,7 +1,6 @@
 """The gateway-mTLS trust store: idempotent, rewritten when its certificates change, and read by Java's own
 keytool as trusted certificates (a PKCS#12 file without Java's trust attribute lists no entries)."""
 
-import os
 import shutil
 import subprocess
 
