@@ -4,8 +4,8 @@
 """Which DCV package files still need installing on a host.
 
 A re-run must not copy every package to every host and ask apt or dnf about it: that is most of the cost of a
-run that changes nothing. The installed versions are read in one command on the host; this filter compares them
-with the versions in the package file names on the control node.
+run that changes nothing. Module host_state reads the installed versions on the host, in the role's one read;
+these filters compare them with the versions in the package file names on the control node.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,9 +15,7 @@ __metaclass__ = type
 import fnmatch
 import os
 
-
-def _strip_epoch(version):
-    return version.split(":", 1)[1] if ":" in version else version
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import host_state
 
 
 def dcv_package_file_version(path, package_name, os_family):
@@ -52,16 +50,6 @@ def dcv_package_files_in(directory, components, package_names, patterns):
     return found
 
 
-def dcv_installed_versions(query_output):
-    """{package: version} from lines 'NAME<TAB>VERSION<TAB>installed' (dpkg-query/rpm formats set by the role)."""
-    versions = {}
-    for line in (query_output or "").splitlines():
-        fields = line.split("\t")
-        if len(fields) == 3 and fields[2].strip() == "installed":
-            versions[fields[0]] = _strip_epoch(fields[1].strip())
-    return versions
-
-
 def dcv_components_installed(components, package_names, installed):
     """{component: True when its package is installed in any version}."""
     return dict((component, package_names[component] in installed) for component in components)
@@ -76,7 +64,7 @@ def dcv_packages_pending(components, package_names, files, installed, os_family)
     for component in components:
         name = package_names[component]
         wanted = dcv_package_file_version(files[component], name, os_family)
-        if wanted is None or installed.get(name) != _strip_epoch(wanted):
+        if wanted is None or installed.get(name) != host_state.strip_epoch(wanted):
             pending.append(component)
     return pending
 
@@ -85,7 +73,6 @@ class FilterModule(object):
     def filters(self):
         return {
             "dcv_components_installed": dcv_components_installed,
-            "dcv_installed_versions": dcv_installed_versions,
             "dcv_package_files_in": dcv_package_files_in,
             "dcv_packages_pending": dcv_packages_pending,
         }

@@ -6,7 +6,6 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.dcvkit.session_manager.plugins.filter.packages import (
-    dcv_installed_versions,
     dcv_package_file_version,
     dcv_packages_pending,
 )
@@ -28,13 +27,6 @@ NAMES = {"server": "nice-dcv-server", "xdcv": "nice-xdcv"}
 ])
 def test_file_version(path, name, family, version):
     assert dcv_package_file_version(path, name, family) == version
-
-
-def test_installed_versions_ignore_missing_and_half_installed_packages():
-    output = ("nice-dcv-server\t1:2025.0.1-1\tinstalled\n"
-              "nice-xdcv\t2025.0.1-1\tconfig-files\n"
-              "package nice-dcv-web-viewer is not installed\n")
-    assert dcv_installed_versions(output) == {"nice-dcv-server": "2025.0.1-1"}
 
 
 def test_pending_is_what_is_missing_or_in_another_version():

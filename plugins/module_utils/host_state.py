@@ -1,0 +1,170 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dcvkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Read, in one pass on a host, what the roles compare before they act (module host_state), and compare it
+on the control node (filter plugin host_state).
+
+A task per managed file, directory and unit costs one module execution each even when nothing differs; one
+read per role and host, plus a comparison on the control node, lets a converged host skip all of them. Only
+the Python standard library is used: this runs on the managed host.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import grp
+import hashlib
+import os
+import pwd
+import stat
+
+# One command per OS family lists installed packages: a line "NAME<TAB>VERSION<TAB>installed" each
+VERSION_QUERY = {
+    "Debian": ["dpkg-query", "-W", "-f=${Package}\t${Version}\t${db:Status-Status}\n"],
+    "RedHat": ["rpm", "-q", "--qf", "%{NAME}\t%{VERSION}-%{RELEASE}\tinstalled\n"],
+}
+
+# A text file read back for the control node to parse (dcv.conf) is small; refuse to ship anything larger
+MAX_READ_BYTES = 1024 * 1024
+
+
+def strip_epoch(version):
+    return version.split(":", 1)[1] if ":" in version else version
+
+
+def parse_versions(query_output):
+    """{package: version} from lines 'NAME<TAB>VERSION<TAB>installed'; any other line is not an installed package."""
+    versions = {}
+    for line in (query_output or "").splitlines():
+        fields = line.split("\t")
+        if len(fields) == 3 and fields[2].strip() == "installed":
+            versions[fields[0]] = strip_epoch(fields[1].strip())
+    return versions
+
+
+def parse_unit_show(output):
+    """{Id: {'active': ActiveState, 'enabled': UnitFileState}} from `systemctl show -p Id,ActiveState,UnitFileState`."""
+    units = {}
+    for block in (output or "").split("\n\n"):
+        props = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        if props.get("Id"):
+            units[props["Id"]] = {"active": props.get("ActiveState", ""), "enabled": props.get("UnitFileState", "")}
+    return units
+
+
+def unit_key(name):
+    """systemctl's Id of a unit given with or without its .service suffix."""
+    return name if "." in name else name + ".service"
+
+
+def _name(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
+
+
+def file_state(path):
+    """Type, owner and group names, octal mode, and sha1 of a regular file; exists False when missing.
+
+    lstat: a symbolic link is reported as a link, never as the file it points to, so it is never taken as in
+    place (the role's task then decides).
+    """
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return {"exists": False}
+    kind = ("file" if stat.S_ISREG(info.st_mode) else "directory" if stat.S_ISDIR(info.st_mode)
+            else "link" if stat.S_ISLNK(info.st_mode) else "other")
+    state = {"exists": True, "type": kind, "owner": _name(lambda n: pwd.getpwuid(n), info.st_uid),
+             "group": _name(lambda n: grp.getgrgid(n), info.st_gid), "mode": "%04o" % stat.S_IMODE(info.st_mode)}
+    if kind == "file":
+        digest = hashlib.sha1()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(65536), b""):
+                digest.update(chunk)
+        state["sha1"] = digest.hexdigest()
+    return state
+
+
+def read_text(path):
+    """The text of a small file, or None when it is missing, unreadable, not UTF-8 or too large."""
+    try:
+        if os.path.getsize(path) > MAX_READ_BYTES:
+            return None
+        with open(path, "rb") as handle:
+            return handle.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def listing(path):
+    """Sorted names in a directory, or None when it is not a directory."""
+    try:
+        return sorted(os.listdir(path)) if os.path.isdir(path) and not os.path.islink(path) else None
+    except OSError:
+        return None
+
+
+def passwd_database():
+    """The passwd database in the shape of ansible.builtin.getent's getent_passwd fact."""
+    return dict((entry.pw_name, [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos,
+                                 entry.pw_dir, entry.pw_shell]) for entry in pwd.getpwall())
+
+
+# ---- control node side: is what the host reported already what the task would make? ----
+
+def _mode(value):
+    return int(str(value), 8) if value is not None else None
+
+
+def _attributes_match(seen, kind, owner, group, mode):
+    return (bool(seen) and seen.get("exists") is True and seen.get("type") == kind
+            and (owner is None or seen.get("owner") == str(owner))
+            and (group is None or seen.get("group") == str(group))
+            and (mode is None or _mode(seen.get("mode")) == _mode(mode)))
+
+
+def file_in_place(state, path, owner=None, group=None, mode=None, content=None, src=None):
+    """True only when the host reported ``path`` as a regular file with these attributes and this content.
+
+    ``content``: the text a copy task would write; ``src``: a file on the control node a copy task would send.
+    With neither, only the attributes are compared. An empty ``state`` (not read, or no longer current) is never
+    in place.
+    """
+    seen = ((state or {}).get("files") or {}).get(path)
+    if not _attributes_match(seen, "file", owner, group, mode):
+        return False
+    if content is not None:
+        data = content.encode("utf-8") if not isinstance(content, bytes) else content
+        return hashlib.sha1(data).hexdigest() == seen.get("sha1")
+    if src is not None:
+        try:
+            with open(src, "rb") as handle:
+                return hashlib.sha1(handle.read()).hexdigest() == seen.get("sha1")
+        except (OSError, IOError):
+            return False
+    return True
+
+
+def directory_in_place(state, path, owner=None, group=None, mode=None):
+    seen = ((state or {}).get("files") or {}).get(path)
+    return _attributes_match(seen, "directory", owner, group, mode)
+
+
+def path_absent(state, path):
+    seen = ((state or {}).get("files") or {}).get(path)
+    return bool(seen) and seen.get("exists") is False
+
+
+def unit_running(state, name):
+    """True when systemd reported the unit enabled and active: `enabled: true, state: started` would do nothing."""
+    seen = ((state or {}).get("units") or {}).get(unit_key(name)) or {}
+    return seen.get("enabled") == "enabled" and seen.get("active") == "active"
+
+
+def packages_installed(state, names):
+    """True when every package in ``names`` was reported installed (in any version)."""
+    installed = (state or {}).get("packages")
+    return installed is not None and all(name in installed for name in names)
