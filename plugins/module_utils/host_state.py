@@ -77,8 +77,8 @@ def file_state(path):
         return {"exists": False}
     kind = ("file" if stat.S_ISREG(info.st_mode) else "directory" if stat.S_ISDIR(info.st_mode)
             else "link" if stat.S_ISLNK(info.st_mode) else "other")
-    state = {"exists": True, "type": kind, "owner": _name(lambda n: pwd.getpwuid(n), info.st_uid),
-             "group": _name(lambda n: grp.getgrgid(n), info.st_gid), "mode": "%04o" % stat.S_IMODE(info.st_mode)}
+    state = {"exists": True, "type": kind, "owner": _name(pwd.getpwuid, info.st_uid),
+             "group": _name(grp.getgrgid, info.st_gid), "mode": "%04o" % stat.S_IMODE(info.st_mode)}
     if kind == "file":
         digest = hashlib.sha1()
         with open(path, "rb") as handle:
