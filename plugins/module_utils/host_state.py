@@ -100,9 +100,13 @@ def read_text(path):
 
 
 def listing(path):
-    """Sorted names in a directory, or None when it is not a directory."""
+    """Sorted names of the regular files in a directory (as ansible.builtin.find lists them: no directories,
+    no links), or None when it is not a directory."""
     try:
-        return sorted(os.listdir(path)) if os.path.isdir(path) and not os.path.islink(path) else None
+        if not os.path.isdir(path) or os.path.islink(path):
+            return None
+        return sorted(name for name in os.listdir(path)
+                      if stat.S_ISREG(os.lstat(os.path.join(path, name)).st_mode))
     except OSError:
         return None
 

@@ -62,7 +62,7 @@ options:
     elements: path
     default: []
   list:
-    description: Directories whose entry names to return in RV(listings).
+    description: Directories whose regular files to name in RV(listings) (no subdirectories, no links).
     type: list
     elements: path
     default: []
@@ -119,7 +119,7 @@ contents:
   returned: always
   type: dict
 listings:
-  description: Sorted entry names of each directory of O(list); null when it is not a directory.
+  description: Sorted names of the regular files in each directory of O(list); null when it is not a directory.
   returned: always
   type: dict
 ansible_facts:
