@@ -65,6 +65,16 @@ def _name(lookup, number):
         return str(number)
 
 
+def sha1_of_file(path):
+    """SHA-1 of a file's bytes, read in chunks (used on the host for what it has, on the control node for what a
+    copy task would send)."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(65536), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def file_state(path):
     """Type, owner and group names, octal mode, and sha1 of a regular file; exists False when missing.
 
@@ -80,11 +90,7 @@ def file_state(path):
     state = {"exists": True, "type": kind, "owner": _name(pwd.getpwuid, info.st_uid),
              "group": _name(grp.getgrgid, info.st_gid), "mode": "%04o" % stat.S_IMODE(info.st_mode)}
     if kind == "file":
-        digest = hashlib.sha1()
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(65536), b""):
-                digest.update(chunk)
-        state["sha1"] = digest.hexdigest()
+        state["sha1"] = sha1_of_file(path)
     return state
 
 
@@ -145,8 +151,7 @@ def file_in_place(state, path, owner=None, group=None, mode=None, content=None, 
         return hashlib.sha1(data).hexdigest() == seen.get("sha1")
     if src is not None:
         try:
-            with open(src, "rb") as handle:
-                return hashlib.sha1(handle.read()).hexdigest() == seen.get("sha1")
+            return sha1_of_file(src) == seen.get("sha1")
         except (OSError, IOError):
             return False
     return True

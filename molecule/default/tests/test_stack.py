@@ -130,14 +130,15 @@ def test_describe_servers_names_host_b(api):
     assert stack.SERVER in json.dumps(data) or stack.B_NAME in json.dumps(data), data
 
 
-def _repack_with_version(deb, directory, version):
-    """A copy of a stand-in .deb with another version in its control file, named as its builder names it."""
-    unpacked = directory / "unpacked"
+def _repack_with_version(deb, version, target_dir, work_dir):
+    """A copy of a stand-in .deb with another version in its control file, in target_dir under the name its
+    builder would give it."""
+    unpacked = work_dir / "unpacked"
     subprocess.run(["dpkg-deb", "-R", str(deb), str(unpacked)], check=True)
     control = unpacked / "DEBIAN" / "control"
     control.write_text(re.sub(r"(?m)^Version: .*$", "Version: " + version, control.read_text()))
     name = deb.name.split("_")
-    target = directory / "_".join([name[0], version] + name[2:])
+    target = target_dir / "_".join([name[0], version] + name[2:])
     subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(unpacked), str(target)], check=True,
                    stdout=subprocess.DEVNULL)
     shutil.rmtree(unpacked)
@@ -153,7 +154,7 @@ def test_package_upgrade_restarts_only_its_service_and_the_next_run_is_quiet(tmp
     old = next(packages.glob("nice-dcv-connection-gateway_*.deb"))
     old_version = old.name.split("_")[1]
     new_version = old_version + "1"  # 2025.0.870 -> 2025.0.8701: sorts after it
-    _repack_with_version(old, tmp_path, new_version).rename(packages / old.name.replace(old_version, new_version))
+    _repack_with_version(old, new_version, packages, tmp_path)
     old.unlink()
 
     before = stack.all_started_at()
@@ -172,11 +173,10 @@ def test_package_upgrade_restarts_only_its_service_and_the_next_run_is_quiet(tmp
 
     # back to the scenario's package, as an operator rolls back: the roles never downgrade (apt and dnf refuse an
     # older file than the installed package), so dpkg installs the old file, then site.yml finds the stack in place
-    A = stack.A
     subprocess.run(["podman", "cp", os.path.join(original, old.name), "%s:/tmp/%s" % (stack.A_NAME, old.name)],
                    check=True)
-    A.run_expect([0], "dpkg -i --force-confold /tmp/%s && rm /tmp/%s" % (old.name, old.name))
-    assert A.package("nice-dcv-connection-gateway").version == old_version
+    stack.A.run_expect([0], "dpkg -i --force-confold /tmp/%s && rm /tmp/%s" % (old.name, old.name))
+    assert stack.A.package("nice-dcv-connection-gateway").version == old_version
     rc, output = stack.run_site()
     assert rc == 0, output[-3000:]
     stack.end_to_end(label="rolled-back")
