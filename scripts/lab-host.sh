@@ -6,7 +6,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=scripts/lib.sh
 . "$here/lib.sh"
 
-packages=(podman runc debootstrap openssl default-jdk-headless dpkg-dev curl shellcheck)
+# netavark + aardvark-dns: container networks with DNS, so lab hosts reach each other by name (Debian's podman
+# only recommends them; without them podman falls back to CNI with no name resolution). netavark runs the
+# iptables command, which nothing declares ("netavark: No such file or directory" without it).
+# chromium + chromium-driver + libnss3-tools: the real browser at the end of `make lab` (its own NSS trust store).
+packages=(podman runc netavark aardvark-dns iptables debootstrap openssl default-jdk-headless dpkg-dev curl shellcheck
+          chromium chromium-driver libnss3-tools)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,18 +28,23 @@ fi
 conf=/etc/containers/containers.conf
 nofile=$(ulimit -Hn)
 nproc=$(ulimit -Hu); [ "$nproc" = unlimited ] || [ "$nproc" -gt 32768 ] && nproc=32768
-if ! grep -qs '^ *default_ulimits' "$conf" || ! grep -qs '^ *runtime *= *"runc"' "$conf"; then
-  if [ -s "$conf" ] && grep -qsE '^[[:space:]]*[^#[:space:]]' "$conf"; then
-    die "$conf exists with settings of its own but lacks default_ulimits and/or runtime=\"runc\";
+# network_backend = "netavark": the backend with DNS between containers (aardvark-dns).
+if ! grep -qs '^ *default_ulimits' "$conf" || ! grep -qs '^ *runtime *= *"runc"' "$conf" \
+    || ! grep -qs '^ *network_backend *= *"netavark"' "$conf"; then
+  if [ -s "$conf" ] && ! grep -qs 'Written by dcvkit' "$conf" && grep -qsE '^[[:space:]]*[^#[:space:]]' "$conf"; then
+    die "$conf exists with settings of its own but lacks default_ulimits, runtime=\"runc\" and/or network_backend;
 add under [containers]: default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]
+and under [network]: network_backend = \"netavark\"
 and under [engine]: runtime = \"runc\""
   fi
-  step "writing $conf (ulimits nofile=$nofile nproc=$nproc, runtime runc)"
+  step "writing $conf (ulimits nofile=$nofile nproc=$nproc, runtime runc, network backend netavark)"
   mkdir -p /etc/containers
   cat >"$conf" <<CONF
 # Written by dcvkit.session_manager scripts/lab-host.sh for the container lab.
 [containers]
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
+[network]
+network_backend = "netavark"
 [engine]
 runtime = "runc"
 CONF

@@ -18,7 +18,9 @@ build() { # name suite mirror [debootstrap args...]
   local image=localhost/dcvkit-lab-$name:latest
   if podman image exists "$image"; then echo "image $image: present"; return 0; fi
   local root; root=$(mktemp -d /var/tmp/dcvkit-rootfs.XXXXXX)
-  trap 'rm -rf "$root"' RETURN
+  # The RETURN trap outlives this function in bash: it clears itself so that the caller's return does not
+  # run it again after $root is gone (set -u).
+  trap 'rm -rf "$root"; trap - RETURN' RETURN
   step "debootstrap $suite -> $image"
   local t0=$SECONDS
   debootstrap --variant=minbase --include="$include" "$@" "$suite" "$root" "$mirror" >"$root.log" 2>&1 \
@@ -55,13 +57,18 @@ keyring_deb=pool/main/u/ubuntu-keyring/ubuntu-keyring_2021.03.26_all.deb
 keyring_sha256=0d0e7ed6b112f5d03eabf3c7eb01ebdacf9c57714b279e90495cfc58c8c4520f
 
 build_ubuntu() {
-  local keydir; keydir=$(mktemp -d)
-  trap 'rm -rf "$keydir"' RETURN
-  curl -fsS --max-time 60 -o "$keydir/k.deb" "$ubuntu_mirror/$keyring_deb" || return 1
-  echo "$keyring_sha256  $keydir/k.deb" | sha256sum --quiet -c - || { echo "ubuntu-keyring checksum mismatch" >&2; return 1; }
-  dpkg-deb -x "$keydir/k.deb" "$keydir/x"
-  build ubuntu2204 jammy "$ubuntu_mirror" \
-    --keyring="$keydir/x/usr/share/keyrings/ubuntu-archive-keyring.gpg" --components=main,universe
+  # No RETURN trap here: build() sets its own, and bash keeps one RETURN trap for the whole shell.
+  local keydir rc=0; keydir=$(mktemp -d)
+  if curl -fsS --max-time 60 -o "$keydir/k.deb" "$ubuntu_mirror/$keyring_deb" \
+      && { echo "$keyring_sha256  $keydir/k.deb" | sha256sum --quiet -c - || { echo "ubuntu-keyring checksum mismatch" >&2; false; }; } \
+      && dpkg-deb -x "$keydir/k.deb" "$keydir/x"; then
+    build ubuntu2204 jammy "$ubuntu_mirror" \
+      --keyring="$keydir/x/usr/share/keyrings/ubuntu-archive-keyring.gpg" --components=main,universe || rc=$?
+  else
+    rc=1
+  fi
+  rm -rf "$keydir"
+  return "$rc"
 }
 
 if podman image exists localhost/dcvkit-lab-ubuntu2204:latest; then

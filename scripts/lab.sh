@@ -45,9 +45,10 @@ for name in dcvkit-lab-a dcvkit-lab-b; do
   podman exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
 done
 
-step "ansible-playbook -i inventories/lab site.yml"
+step "ansible-playbook -i inventories/lab site.yml   (output also in build/lab/site.log)"
+mkdir -p build/lab
 t0=$SECONDS
-ansible-playbook -i inventories/lab site.yml
+ansible-playbook -i inventories/lab site.yml 2>&1 | tee build/lab/site.log
 deployed=$((SECONDS - t0))
 
 # Open a desktop the way an operator does (playbooks/session.yml), then follow its URL through the stand-in
@@ -62,21 +63,27 @@ if session_out=$(ansible-playbook -i inventories/lab playbooks/session.yml \
 else
   printf '%s\n' "$session_out" | tail -15
 fi
-ca=/etc/dcv-session-manager-agent/ca.pem
+desktop_ok=0
 if [ -n "$url" ]; then
-  base=${url%%/\?*}; token=${url#*authToken=}; token=${token%%#*}; session=${url##*#}
-  route=$(podman exec dcvkit-lab-b curl -sS --max-time 20 --cacert "$ca" \
-    "$base/standin/connect?sessionId=$session&authToken=$token" 2>&1 || true)
+  # A real browser on this machine, as a user behind the endpoint: the public name maps to host A, only the
+  # lab CA is trusted besides the defaults. The URL travels in the environment, not on a command line.
+  step "opening the desktop in headless Chromium (scripts/lab_browser.py)"
+  DCVKIT_LAB_URL=$url python3 scripts/lab_browser.py || desktop_ok=$?
   echo
-  echo "desktop URL (open it from a machine that resolves dcvkit-lab-a and trusts inventories/lab/pki/ca.pem):"
+  echo "desktop URL (valid for the broker's connection-token lifetime):"
   echo "  $url"
-  echo "stand-in route from host B through the gateway (strict TLS): $route"
+  echo "screenshot of it: $root/build/lab/desktop.png"
+  echo "to open it in your own browser, on your machine:"
+  echo "  ssh -L 8443:${address[dcvkit-lab-a]}:8443 root@THIS-MACHINE     (keep it open)"
+  echo "  add '127.0.0.1 dcvkit-lab-a' to your hosts file, trust $root/build/lab/pki/ca.pem as an authority"
+  echo "  in the browser (for this name only), then open the URL above"
 else
   echo
   echo "no session URL; the resolver check from host A (strict TLS, the gateway's CA, unknown session -> 404):"
   podman exec dcvkit-lab-a curl -sS --max-time 20 --cacert /etc/dcv-connection-gateway/certs/ca.pem -X POST \
     -w ' (HTTP %{http_code})\n' \
     'https://dcvkit-lab-a:8447/resolveSession?sessionId=lab-check&transport=HTTP&clientIpAddress=127.0.0.1' || true
+  desktop_ok=1
 fi
 
 echo
@@ -85,3 +92,4 @@ echo "  hosts:    podman exec -it dcvkit-lab-a bash   (broker + gateway)"
 echo "            podman exec -it dcvkit-lab-b bash   (DCV server + agent)"
 echo "  re-run:   . scripts/env.sh && ansible-playbook -i inventories/lab site.yml   (expect changed=0)"
 echo "  remove:   bash scripts/lab.sh --destroy"
+[ "$desktop_ok" = 0 ] || die "the desktop did not open in the browser (see above)"

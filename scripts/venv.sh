@@ -17,8 +17,11 @@ else
   step "creating .venv (pinned requirements-dev.txt)"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-  .venv/bin/python -m pip install -q -r requirements-dev.txt 2>&1 | grep -v '^WARNING: Location' || true
-  .venv/bin/python -c 'import ansible, molecule, testinfra, cryptography' \
+  if ! out=$(.venv/bin/python -m pip install -q -r requirements-dev.txt 2>&1); then
+    grep -v '^WARNING: Location' <<<"$out" >&2
+    die "pip could not install requirements-dev.txt (see above); .venv is incomplete"
+  fi
+  .venv/bin/python -c 'import ansible, molecule, testinfra, cryptography, selenium' \
     || die "venv is incomplete: pip did not install requirements-dev.txt (see above)"
 
   # Third-party collections from the pinned `ansible` wheel, cached outside the repo across `make clean`.

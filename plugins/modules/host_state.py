@@ -41,9 +41,9 @@ options:
     type: list
     elements: str
     default: []
-  passwd:
-    description: Return the passwd database as the fact C(getent_passwd), in the shape M(ansible.builtin.getent)
-      gives it.
+  accounts:
+    description: Return the user accounts (the passwd database, no secrets in it) as the fact C(getent_passwd),
+      in the shape M(ansible.builtin.getent) gives it.
     type: bool
     default: false
   units:
@@ -76,7 +76,7 @@ EXAMPLES = r"""
   dcvkit.session_manager.host_state:
     os_family: "{{ ansible_facts['os_family'] }}"
     packages: [nice-dcv-session-manager-broker]
-    passwd: true
+    accounts: true
     units: [dcv-session-manager-broker, firewalld, ufw]
     paths:
       - /etc/dcv-session-manager-broker/session-manager-broker.properties
@@ -123,8 +123,8 @@ listings:
   returned: always
   type: dict
 ansible_facts:
-  description: C(getent_passwd) when O(passwd) is set.
-  returned: when O(passwd) is set
+  description: C(getent_passwd) when O(accounts) is set.
+  returned: when O(accounts) is set
   type: dict
 """
 
@@ -160,7 +160,7 @@ def main():
         argument_spec=dict(
             os_family=dict(type="str", choices=["Debian", "RedHat"]),
             packages=dict(type="list", elements="str", default=[]),
-            passwd=dict(type="bool", default=False),
+            accounts=dict(type="bool", default=False),
             units=dict(type="list", elements="str", default=[]),
             paths=dict(type="list", elements="path", default=[]),
             read=dict(type="list", elements="path", default=[]),
@@ -177,7 +177,7 @@ def main():
         contents=dict((path, host_state.read_text(path)) for path in params["read"]),
         listings=dict((path, host_state.listing(path)) for path in params["list"]),
     )
-    if params["passwd"]:
+    if params["accounts"]:
         result["ansible_facts"] = dict(getent_passwd=host_state.passwd_database())
     module.exit_json(**result)
 
