@@ -11,7 +11,7 @@ help:
 	@echo "make lab       set up this machine, then deploy site.yml to the local two-container lab"
 	@echo "make test-extended  the whole-stack scenario with its fault and bad-input tables (long)"
 	@echo "make setup     only the setup (apt packages, podman settings, images, .venv, stand-in packages)"
-	@echo "stages:        make yamllint | ansible-lint | lint | sanity | unit | molecule [SCENARIO=name]"
+	@echo "stages:        make yamllint | ansible-lint | lint | sanity | unit | lab-test | molecule [SCENARIO=name]"
 	@echo "make build     ansible-galaxy collection build into dist/"
 	@echo "make clean     remove build output, .venv and .collections (images stay: make clean-images)"
 
@@ -23,7 +23,7 @@ setup:
 	@bash scripts/podman-check.sh
 
 test: setup
-	@bash scripts/stages.sh yamllint ansible-lint sanity unit $(addprefix molecule:,$(SCENARIOS))
+	@bash scripts/stages.sh yamllint ansible-lint sanity unit lab-test $(addprefix molecule:,$(SCENARIOS))
 
 # The whole-stack fault and bad-input tables re-run site.yml per case: longer than CI's budget on two cores.
 test-extended: setup
@@ -31,6 +31,10 @@ test-extended: setup
 
 lab: setup
 	@$(ENV) bash scripts/lab.sh
+
+# make lab's path from fresh containers, then tests/lab (clean converge, desktop in a browser, installed tarball)
+lab-test:
+	@bash scripts/lab-test.sh
 
 yamllint:
 	@$(ENV) yamllint --strict .
@@ -63,4 +67,4 @@ clean:
 clean-images:
 	-podman image rm localhost/dcvkit-lab-debian12:latest localhost/dcvkit-lab-ubuntu2204:latest
 
-.PHONY: help setup test test-extended lab yamllint ansible-lint lint sanity unit molecule build clean clean-images
+.PHONY: help setup test test-extended lab lab-test yamllint ansible-lint lint sanity unit molecule build clean clean-images
