@@ -20,6 +20,7 @@ setup:
 	@bash scripts/lab-images.sh
 	@bash scripts/venv.sh
 	@if [ -x tests/standins/build.sh ]; then bash tests/standins/build.sh; fi
+	@if [ -x tests/standins/build-rpms.sh ]; then bash tests/standins/build-rpms.sh; fi
 	@bash scripts/podman-check.sh
 
 test: setup
@@ -65,6 +66,7 @@ clean:
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 
 clean-images:
-	-podman image rm localhost/dcvkit-lab-debian12:latest localhost/dcvkit-lab-ubuntu2204:latest
+	-podman image rm localhost/dcvkit-lab-debian12:latest localhost/dcvkit-lab-ubuntu2204:latest \
+		localhost/dcvkit-lab-al2023standin:latest
 
 .PHONY: help setup test test-extended lab lab-test yamllint ansible-lint lint sanity unit molecule build clean clean-images

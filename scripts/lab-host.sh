@@ -10,8 +10,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 # only recommends them; without them podman falls back to CNI with no name resolution). netavark runs the
 # iptables command, which nothing declares ("netavark: No such file or directory" without it).
 # chromium + chromium-driver + libnss3-tools: the real browser at the end of `make lab` (its own NSS trust store).
+# rpm (rpmbuild, rpmsign) + gnupg: the stand-in RPMs (tests/standins/build-rpms.sh) and the Amazon Linux 2023
+# stand-in image's own RPMs (scripts/lab-images.sh), signed with test keys.
 packages=(podman runc netavark aardvark-dns iptables debootstrap openssl default-jdk-headless dpkg-dev curl shellcheck
-          chromium chromium-driver libnss3-tools)
+          chromium chromium-driver libnss3-tools rpm gnupg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

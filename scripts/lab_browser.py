@@ -1,9 +1,8 @@
-#!/usr/bin/env python3
 """Open a lab desktop URL in a real browser (Debian's headless Chromium, driven by Selenium), as a user behind
 the PrivateLink endpoint would: the public name maps to host A, the lab CA is the only extra trust anchor
 (in the browser's own NSS store) and certificate errors are never ignored.
 
-    scripts/lab_browser.py URL [--ca build/lab/pki/ca.pem] [--screenshot build/lab/desktop.png]
+    python3 scripts/lab_browser.py URL [--ca build/lab/pki/ca.pem] [--screenshot build/lab/desktop.png]
 
 The URL is read from the environment variable DCVKIT_LAB_URL when it is not given (it carries a connection
 token: keep it out of process listings and logs). Prints what the page did and exits non-zero when the
@@ -59,17 +58,25 @@ def start_browser(ca_file, addresses=None):
 
 
 def network_responses(driver):
-    """(url, status) of every HTTP response and WebSocket handshake the page saw, from the performance log."""
-    seen = []
+    """(url, status) of every HTTP response and WebSocket handshake the page saw, from the performance log;
+    a request of the page that failed has the browser's error text as its status."""
+    urls, seen = {}, []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         params = message.get("params", {})
-        if message["method"] == "Network.responseReceived":
+        if message["method"] == "Network.requestWillBeSent":
+            urls[params["requestId"]] = params["request"]["url"]
+        elif message["method"] == "Network.webSocketCreated":
+            urls[params["requestId"]] = params["url"]
+        elif message["method"] == "Network.responseReceived":
             seen.append((params["response"]["url"], params["response"]["status"]))
         elif message["method"] == "Network.webSocketHandshakeResponseReceived":
-            seen.append((params.get("requestId"), params["response"]["status"]))
+            seen.append((urls.get(params["requestId"], params["requestId"]), params["response"]["status"]))
         elif message["method"] == "Network.loadingFailed" and not params.get("canceled"):
-            seen.append((params.get("requestId"), "failed: %s" % params.get("errorText")))
+            # only requests the page sent: the browser's own start-up navigation (its new-tab page, sent
+            # before this log starts, so without a requestWillBeSent) fails to resolve behind the mapped name
+            if params["requestId"] in urls:
+                seen.append((urls[params["requestId"]], "failed: %s" % params.get("errorText")))
     return seen
 
 
@@ -105,7 +112,7 @@ def open_desktop(driver, url, timeout=90):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("url", nargs="?", default=os.environ.get("DCVKIT_LAB_URL"))
     parser.add_argument("--ca", default=os.path.join(ROOT, "build", "lab", "pki", "ca.pem"))
     parser.add_argument("--screenshot", default=os.path.join(ROOT, "build", "lab", "desktop.png"))

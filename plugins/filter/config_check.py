@@ -45,6 +45,7 @@ def dcv_gateway_setting_problems(settings, managed=None, allow_insecure=False, v
 
 def dcv_agent_setting_problems(settings, managed=None, allow_insecure=False, variable="dcv_agent_extra_settings"):
     errors, warnings = catalog.toml_section_problems(settings, catalog.AGENT_KEYS, {}, variable)
+    errors.extend(catalog.agent_value_problems(settings, variable))
     errors.extend(_managed_and_insecure(settings, managed, allow_insecure, variable, ("tls_strict",)))
     return {"errors": errors, "warnings": warnings}
 
@@ -70,9 +71,11 @@ def dcv_ini_items(settings):
     return items
 
 
-def dcv_ini_settings_problems(settings, extra_settings=None, managed=None, variable="dcv_server_extra_settings"):
-    """Names must be plain, extra settings must not override role-set keys, and the rendered INI must read back."""
-    errors = []
+def dcv_ini_settings_problems(settings, extra_settings=None, managed=None, variable="dcv_server_extra_settings",
+                              allow_insecure=False):
+    """Names must be plain, extra settings must not override role-set keys nor switch TLS verification off (unless
+    dcv_allow_insecure_tls), and the rendered INI must read back."""
+    errors = catalog.dcv_conf_insecure_problems(extra_settings, allow_insecure, variable)
     for section, keys in (extra_settings or {}).items():
         if not catalog.is_plain_name(section):
             errors.append("%s: section name %r is not a plain name (letters, digits, '_' and '-')" % (variable, section))

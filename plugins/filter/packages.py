@@ -31,6 +31,31 @@ def dcv_package_file_version(path, package_name, os_family):
     return rest.rsplit(".", 1)[0] if "." in rest else None  # drop the architecture
 
 
+def dcv_package_version_matches(file_version, installed_version):
+    """True when the package installed in ``installed_version`` is the one a file name carries in ``file_version``.
+
+    Both sides use what the product's file name carries. rpm and dpkg report VERSION-RELEASE (rpm with the
+    distribution tag inside the release: 2025.0.539-1.amzn2023); most official file names carry the same. The
+    Connection Gateway's names carry no release (nice-dcv-connection-gateway-2025.0.870.amzn2023.x86_64.rpm,
+    nice-dcv-connection-gateway_2025.0.870_amd64.ubuntu2204.deb) while its RPM header says release
+    1.amzn2023. So a file name without a release matches an installed release 1: VERSION-1.DIST reads as
+    VERSION.DIST, and VERSION-1 as VERSION. The RPM header itself cannot be read on the control node (no rpm
+    there); any other release (a rebuild, -2) counts as a different version and the package manager decides.
+    """
+    if installed_version is None or file_version is None:
+        return False
+    file_version = host_state.strip_epoch(file_version)
+    installed_version = host_state.strip_epoch(installed_version)
+    if installed_version == file_version:
+        return True
+    version, separator, release = installed_version.rpartition("-")
+    if not separator:
+        return False
+    if release == "1":
+        return version == file_version
+    return release.startswith("1.") and version + release[1:] == file_version
+
+
 def dcv_package_files_in(directory, components, package_names, patterns):
     """{component: [matching file paths]} in ``directory`` on the control node.
 
@@ -64,7 +89,7 @@ def dcv_packages_pending(components, package_names, files, installed, os_family)
     for component in components:
         name = package_names[component]
         wanted = dcv_package_file_version(files[component], name, os_family)
-        if wanted is None or installed.get(name) != host_state.strip_epoch(wanted):
+        if not dcv_package_version_matches(wanted, installed.get(name)):
             pending.append(component)
     return pending
 

@@ -214,6 +214,16 @@ def dcv_wiring(groups, hostvars, broker_name=None):
             "certificates": certificates,
         }
 
+    # sm-admin "Step 2: Set up the Amazon DCV Session Manager broker": install the broker on a host separate from
+    # the agent and the DCV server ("Amazon DCV Session Manager requirements": the broker must be installed on a
+    # separate host).
+    for host in all_hosts:
+        if host in members["broker"] and host in members["server"]:
+            errors.append(
+                "host %s is in both dcv_brokers and dcv_servers: the broker must run on a host of its own, never "
+                "beside a DCV server and its agent (sm-admin \"Step 2: Set up the Amazon DCV Session Manager "
+                "broker\"); remove %s from dcv_brokers or from dcv_servers" % (host, host))
+
     if broker_name is not None and broker_name != "" and not is_dns_name(broker_name) and not is_ip_address(broker_name):
         errors.append("dcv_broker_name %r is not a DNS name; set it to the name agents, DCV servers and "
                       "gateways use to reach the broker" % (broker_name,))

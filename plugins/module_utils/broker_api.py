@@ -286,9 +286,11 @@ class BrokerApiClient(object):
             seen_tokens.add(next_token)
             request['NextToken'] = next_token
 
-    def create_session(self, name, owner, session_type, requirements=None):
-        """Create one session; return its description or raise with the broker's reason."""
-        request = {'Name': name, 'Owner': owner, 'Type': session_type}
+    def create_session(self, name, owner, session_type, requirements=None, fields=None):
+        """Create one session; return its description or raise with the broker's reason. ``fields`` are further
+        CreateSessions request parameters (MaxConcurrents, InitFile, ...), sent as given."""
+        request = dict(fields or {})
+        request.update({'Name': name, 'Owner': owner, 'Type': session_type})
         if requirements:
             request['Requirements'] = requirements
         answer = self.call('POST', '/createSessions', [request])

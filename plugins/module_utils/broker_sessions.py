@@ -104,16 +104,137 @@ def pick_reusable(sessions, owner, name=None, session_type=None, server_hostname
     return sorted(candidates, key=rank, reverse=True)[0]
 
 
+# sm-dev "CreateSessions" (Requirements): the server properties a requirement may name, exactly or as a family
+# (Host.Os.Family, Host.Memory.TotalBytes, ...), beside tag:KEY. There is no server:Host.Hostname: the host name
+# is server:Hostname.
+REQUIREMENT_PROPERTIES = ('Id', 'Hostname', 'Version', 'SessionManagerAgentVersion')
+REQUIREMENT_FAMILIES = ('Host.Os', 'Host.Memory', 'Host.Swap', 'Host.CpuLoadAverage', 'Host.Aws', 'Host.CpuInfo')
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'")
+_SERVER_PROPERTY = re.compile(r'\bserver:([A-Za-z0-9_.]*)')
+
+
+def requirement_property_problem(name):
+    """None when ``server:NAME`` is a property CreateSessions requirements know, else why not and the fix."""
+    if name in REQUIREMENT_PROPERTIES:
+        return None
+    family, _dot, leaf = name.rpartition('.')
+    if family in REQUIREMENT_FAMILIES and re.match(r'^[A-Za-z0-9_]+$', leaf):
+        return None
+    hint = " (the host name is server:Hostname)" if name.lower().endswith('hostname') else ''
+    return ('server:%s is not a server property of CreateSessions requirements%s; supported: %s, and %s'
+            % (name, hint, ', '.join(REQUIREMENT_PROPERTIES), ', '.join(f + '.*' for f in REQUIREMENT_FAMILIES)))
+
+
+def requirements_problems(expression):
+    """What the broker would refuse in a Requirements expression: unknown server properties, unbalanced quotes
+    or parentheses. The broker stays the judge of the rest (operators, values)."""
+    if not expression:
+        return []
+    text = str(expression)
+    problems = []
+    outside = _QUOTED.sub("''", text)
+    if outside.count("'") % 2:
+        problems.append('requirements %r has an unterminated quoted value' % text)
+    depth = 0
+    for char in outside:
+        depth += {'(': 1, ')': -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth != 0:
+        problems.append('requirements %r has unbalanced parentheses' % text)
+    for name in _SERVER_PROPERTY.findall(outside):
+        problem = requirement_property_problem(name)
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 def requirements_for(server_hostname=None, extra=None):
-    """The CreateSessions ``Requirements`` expression that pins a server and/or adds the caller's own."""
+    """The CreateSessions ``Requirements`` expression: the server pin (``server:Hostname = 'NAME'``, sm-dev
+    "CreateSessions") and/or the caller's own expression, joined as ``PIN and (EXTRA)``."""
     parts = []
     if server_hostname:
-        if "'" in server_hostname:
-            raise ValueError('server_hostname must not contain quotes: %r' % server_hostname)
-        parts.append("server:Host.Hostname = '%s'" % server_hostname)
+        if "'" in server_hostname or '\\' in server_hostname:
+            raise ValueError('server_hostname must not contain quotes or backslashes: %r' % server_hostname)
+        parts.append("server:Hostname = '%s'" % server_hostname)
     if extra:
+        problems = requirements_problems(extra)
+        if problems:
+            raise ValueError('; '.join(problems))
         parts.append('(%s)' % extra if parts else extra)
     return ' and '.join(parts) or None
+
+
+# sm-dev "CreateSessions": the request parameters beside Name, Owner, Type and Requirements, and their types.
+# (option, request key, kind). The permissions option carries the text of a permissions file: the request wants it
+# Base64-encoded (PermissionsFile, adminguide "Configuring Amazon DCV authorization" for the format).
+CREATE_SESSION_OPTIONS = (
+    ('max_concurrents', 'MaxConcurrents', 'int'),
+    ('init_file', 'InitFile', 'str'),
+    ('autorun_file', 'AutorunFile', 'str'),
+    ('autorun_file_arguments', 'AutorunFileArguments', 'strings'),
+    ('permissions', 'PermissionsFile', 'text'),
+    ('dcv_gl_enabled', 'DcvGlEnabled', 'bool'),
+    ('enqueue_request', 'EnqueueRequest', 'bool'),
+    ('storage_root', 'StorageRoot', 'str'),
+)
+# Not supported with console sessions on Linux DCV servers (the only ones this collection deploys): InitFile,
+# AutorunFile, AutorunFileArguments; DcvGlEnabled is for virtual sessions only.
+VIRTUAL_ONLY_OPTIONS = ('init_file', 'autorun_file', 'autorun_file_arguments', 'dcv_gl_enabled')
+# sm-cli "create-session": --max-concurrents-clients "must be between 1 and 100"
+MAX_CONCURRENTS_RANGE = (1, 100)
+
+
+def _kind_problem(kind, value):
+    if kind == 'int' and (isinstance(value, bool) or not isinstance(value, int)):
+        return 'must be a whole number'
+    if kind == 'bool' and not isinstance(value, bool):
+        return 'must be true or false'
+    if kind in ('str', 'text') and not isinstance(value, str):
+        return 'must be a string'
+    if kind == 'strings' and not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
+        return 'must be a list of strings'
+    return None
+
+
+def create_session_fields(session_type, options, names=None):
+    """The CreateSessions fields for ``options`` (module option -> value, None = not sent) and what is wrong.
+
+    Returns ``(fields, problems)``; every problem names the option as the caller knows it (``names`` maps an option to
+    the caller's variable, e.g. ``dcv_session_init_file`` in playbooks/session.yml) and says how to fix it.
+    """
+    names = names or {}
+    fields, problems = {}, []
+    session_type = (session_type or '').upper()
+    given = dict((option, (options or {}).get(option)) for option, _key, _kind in CREATE_SESSION_OPTIONS)
+    given = dict((option, value) for option, value in given.items() if value is not None)
+    for option, key, kind in CREATE_SESSION_OPTIONS:
+        if option not in given:
+            continue
+        name, value = names.get(option, option), given[option]
+        problem = _kind_problem(kind, value)
+        if problem:
+            problems.append('%s %s (CreateSessions %s; got %r)' % (name, problem, key, value))
+            continue
+        if kind in ('str', 'text') and not value.strip():
+            problems.append('%s is empty; leave it out to send no %s' % (name, key))
+            continue
+        if option in VIRTUAL_ONLY_OPTIONS and session_type != 'VIRTUAL':
+            problems.append('%s (CreateSessions %s) is supported with virtual sessions only on Linux DCV servers '
+                            '(sm-dev "CreateSessions"); ask for a virtual session or leave it out' % (name, key))
+            continue
+        if option == 'max_concurrents' and not MAX_CONCURRENTS_RANGE[0] <= value <= MAX_CONCURRENTS_RANGE[1]:
+            problems.append('%s is %d: the maximum number of concurrent clients (CreateSessions MaxConcurrents) must '
+                            'be between %d and %d' % ((name, value) + MAX_CONCURRENTS_RANGE))
+            continue
+        if kind == 'text':
+            value = base64.b64encode(value.encode('utf-8')).decode('ascii')
+        fields[key] = value
+    if 'autorun_file_arguments' in given and 'autorun_file' not in given:
+        problems.append('%s are the arguments of the AutorunFile: set %s too, or leave them out'
+                        % (names.get('autorun_file_arguments', 'autorun_file_arguments'),
+                           names.get('autorun_file', 'autorun_file')))
+    return fields, problems
 
 
 def describe_state(session):

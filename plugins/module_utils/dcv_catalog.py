@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 BROKER_KEYS = frozenset("""
@@ -65,8 +66,9 @@ BROKER_MANAGED_KEYS = {
     "gateway-to-broker-connector-key-store-pass": "the role's key store",
     "gateway-to-broker-connector-trust-store-file": "dcv_gateway_client_auth",
     "gateway-to-broker-connector-trust-store-pass": "dcv_gateway_client_auth",
-    "broker-to-broker-key-store-file": "the role's key store",
-    "broker-to-broker-key-store-pass": "the role's key store",
+    "broker-to-broker-key-store-file": "dcv_broker_cluster_tls (the role's key store)",
+    "broker-to-broker-key-store-pass": "dcv_broker_cluster_tls (the role's key store)",
+    "broker-java-home": "dcv_broker_java_home",
     "broker-to-broker-connection-pass": "the generated cluster password",
     "broker-to-broker-connection-login": "dcv_broker_cluster_login",
     "client-to-broker-connector-bind-host": "dcv_broker_bind_host",
@@ -98,14 +100,83 @@ GATEWAY_NONEXISTENT_KEYS = {
     ("gateway", "web-url-path-regex"): "the gateway has no such setting",
 }
 
+# sm-admin "Agent Configuration File", plus the [agent] keys of sm-admin "Release notes and document history for
+# Amazon DCV Session Manager": max_virtual_sessions and max_concurrent_sessions_per_user (2021.0-10242),
+# enable_query_logged_in_users (2025.0-539).
 AGENT_KEYS = {
     "agent": frozenset(["broker_host", "broker_port", "ca_file", "tls_strict", "init_folder", "autorun_folder",
-                        "tags_folder", "software_statement_path", "broker_update_interval", "dcv_root"]),
+                        "tags_folder", "software_statement_path", "broker_update_interval", "dcv_root",
+                        "max_virtual_sessions", "max_concurrent_sessions_per_user", "enable_query_logged_in_users"]),
     "log": frozenset(["level", "directory", "rotation"]),
 }
 
+# Value kinds of the agent keys an operator may set through dcv_agent_extra_settings: "count" is an integer >= 0.
+AGENT_KEY_KINDS = {
+    ("agent", "max_virtual_sessions"): "count",
+    ("agent", "max_concurrent_sessions_per_user"): "count",
+    ("agent", "enable_query_logged_in_users"): "bool",
+}
+
+
+def agent_value_problems(settings, variable="dcv_agent_extra_settings"):
+    """Type checks for the agent keys whose kind is documented (AGENT_KEY_KINDS)."""
+    errors = []
+    if not isinstance(settings, dict):
+        return errors
+    for (section, key), kind in sorted(AGENT_KEY_KINDS.items()):
+        values = settings.get(section)
+        if not isinstance(values, dict) or key not in values:
+            continue
+        value = values[key]
+        if kind == "count" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            errors.append("%s: [%s] %s must be a non-negative integer (got %r)" % (variable, section, key, value))
+        elif kind == "bool" and not isinstance(value, bool):
+            errors.append("%s: [%s] %s must be true or false (got %r)" % (variable, section, key, value))
+    return errors
+
+
 _TRAILING_COMMENT = re.compile(r"\s[#!]")
 _SOCKET_ADDRESS = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9.-]+)):(?P<port>\d{1,5})$")
+
+
+# dcv.conf keys that switch certificate verification off: [security] no-tls-strict = true makes the DCV server
+# accept any certificate from the auth-token-verifier (the broker). Beyond the known key, any "no-...tls/ssl/
+# verify/strict" key set true and any "...tls-strict/verify..." key set false is read the same way.
+DCV_CONF_VERIFICATION_OFF = (("security", "no-tls-strict"),)
+_NEGATED_VERIFY_KEY = re.compile(r"^no[-_].*(tls|ssl|verif|strict)", re.IGNORECASE)
+_VERIFY_KEY = re.compile(r"(tls[-_]strict|(^|[-_])verify([-_]|$))", re.IGNORECASE)
+_TRUE_WORDS = ("true", "yes", "on", "1")
+_FALSE_WORDS = ("false", "no", "off", "0")
+
+
+def _word(value):
+    return str(value).strip().strip('"').lower()
+
+
+def dcv_conf_verification_off(section, key, value):
+    """True when this dcv.conf setting turns TLS certificate verification off."""
+    if (section, key) in DCV_CONF_VERIFICATION_OFF or _NEGATED_VERIFY_KEY.search(key):
+        return _word(value) in _TRUE_WORDS
+    if _VERIFY_KEY.search(key):
+        return _word(value) in _FALSE_WORDS
+    return False
+
+
+def dcv_conf_insecure_problems(settings, allow_insecure=False, variable="dcv_server_extra_settings"):
+    """dcv.conf settings that switch TLS verification off, refused unless dcv_allow_insecure_tls is true."""
+    errors = []
+    if allow_insecure is True or _word(allow_insecure) in _TRUE_WORDS or not isinstance(settings, dict):
+        return errors
+    for section, keys in settings.items():
+        if not isinstance(keys, dict):
+            continue
+        for key, value in keys.items():
+            if dcv_conf_verification_off(str(section), str(key), value):
+                errors.append("%s: [%s] %s = %s turns TLS certificate verification off (the DCV server would "
+                              "accept any certificate); remove it and trust the collection's CA instead, or set "
+                              "dcv_allow_insecure_tls: true explicitly if you really mean it"
+                              % (variable, section, key, _word(value)))
+    return errors
 
 
 def broker_property_problems(properties, extra_properties, variable="dcv_broker_properties",
@@ -157,8 +228,19 @@ def is_plain_name(name):
     return isinstance(name, str) and bool(re.match(r"^[A-Za-z0-9_-]+$", name))
 
 
+def _ip_literal(match):
+    """The address of a parsed endpoint when it is an IP literal in the right brackets, else None."""
+    text = match.group("v6") if match.group("v6") is not None else match.group("host")
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return address if (address.version == 6) == (match.group("v6") is not None) else None
+
+
 def socket_address_problems(endpoints, variable, expected_port=None, port_variable=None):
-    """Listen endpoints must be socket addresses ("0.0.0.0:8443", "[::]:8443"), never URLs."""
+    """Listen endpoints must be IP socket addresses ("0.0.0.0:8443", "[::]:8443"): never URLs, never host names
+    (gw-admin "Configuration File Reference": the value must be a valid IP address syntax)."""
     errors = []
     if not isinstance(endpoints, (list, tuple)):
         return ["%s must be a list of socket addresses such as \"0.0.0.0:8443\"" % variable]
@@ -168,6 +250,11 @@ def socket_address_problems(endpoints, variable, expected_port=None, port_variab
         if "://" in text or match is None:
             errors.append("%s: %r is not a socket address; write address:port such as \"0.0.0.0:8443\" or "
                           "\"[::]:8443\" (no scheme, no path)" % (variable, text))
+        elif _ip_literal(match) is None:
+            errors.append("%s: %r does not start with an IP address; the gateway binds IP socket addresses only: "
+                          "write \"0.0.0.0:%s\" (all IPv4), \"[::]:%s\" (all IPv6) or this host's own address, "
+                          "not a host name (IPv6 in brackets)"
+                          % (variable, text, match.group("port"), match.group("port")))
         elif not 1 <= int(match.group("port")) <= 65535:
             errors.append("%s: %r has a port out of range 1-65535" % (variable, text))
         elif expected_port is not None and int(match.group("port")) != int(expected_port):

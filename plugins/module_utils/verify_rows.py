@@ -249,7 +249,7 @@ def rows_agent(host, hosts, wiring):
     if not lines:
         problems.append("the agent log %s has no sessionsUpdateResponse yet; fix: systemctl status %s, wait "
                         "broker_update_interval, read the log" % (L.AGENT_LOG, L.AGENT_UNIT))
-    elif "failed" in lines[-1] or "result=success" not in lines[-1]:
+    elif not agent_report_succeeded(lines[-1]):
         problems.append("the agent's last report failed: %s" % lines[-1].strip()[-300:])
     registered = _agent_registered(host, hosts, wiring)
     if registered is False:
@@ -257,6 +257,13 @@ def rows_agent(host, hosts, wiring):
                         "agent log, then systemctl restart %s" % (host, L.AGENT_UNIT))
     return _row("agent -> broker (TLS, registration)", host, problems,
                 "ok (TLS with %s; %s)" % (agent.get("agent", "ca_file"), "registered" if registered else "reporting"))
+
+
+def agent_report_succeeded(line):
+    """sm-admin "Step 5: Verify the installations": the agent is healthy when the last sessionsUpdateResponse line
+    of its log contains success (grep 'sessionsUpdateResponse' agent.log | tail -1 | grep -o success). A word, so
+    "unsuccessful" does not count."""
+    return "sessionsUpdateResponse" in line and re.search(r"\bsuccess\b", line, re.IGNORECASE) is not None
 
 
 def _agent_names(host, hosts, wiring):

@@ -16,8 +16,10 @@ description:
     encrypted when O(key_passphrase) is given) and C(ca.pem) (self-signed CA certificate, mode 0644)."
   - Renews its own certificate before it expires (within O(renew_before_days)) B(with the same key and the same
     subject), so certificates issued earlier stay valid under the renewed CA certificate.
-  - Never replaces an existing CA key. A directory holding a key that does not match its certificate, or a
-    certificate without its key, is refused with a message naming the file.
+  - Never replaces an existing CA as a side effect. A CA certificate or key that no longer parses (truncated, edited
+    by hand), a key that does not match its certificate, or a certificate without its key is refused with a message
+    naming the file and the two ways out, restoring the file from a backup or O(rotate=true). Replacing the CA would
+    change the certificate of every host.
   - "Run it on the control node (C(delegate_to: localhost), C(run_once: true)); M(dcvkit.session_manager.certificate)
     then signs host certificates with it."
 author:
@@ -72,6 +74,16 @@ options:
     description: Renew the CA certificate now (same key) even when it is not due.
     type: bool
     default: false
+  rotate:
+    description:
+      - Make a new CA now, on purpose (a new key and a new self-signed certificate), whatever O(path) holds. The old
+        C(ca.pem) and C(ca.key), readable or not, stay beside the new ones as C(ca.pem.replaced-TIMESTAMP) and
+        C(ca.key.replaced-TIMESTAMP).
+      - Every host certificate is issued again from the new CA (M(dcvkit.session_manager.certificate) reason
+        C(ca_changed)). Set it for one run only (the roles' C(dcv_ca_rotate), e.g. C(-e dcv_ca_rotate=true)); while
+        it is true every run makes another CA.
+    type: bool
+    default: false
 notes:
   - Keep O(path) out of version control unless the key is encrypted (O(key_passphrase) from Ansible Vault).
 seealso:
@@ -97,7 +109,8 @@ changed:
   returned: always
   type: bool
 reasons:
-  description: Why the CA certificate was (or would be) written; V(missing), V(unreadable), V(subject_changed), V(expiring), V(force).
+  description: Why the CA certificate was (or would be) written; V(missing), V(subject_changed), V(expiring), V(force),
+    V(rotate).
   returned: always
   type: list
   elements: str
@@ -107,6 +120,12 @@ certificate_path:
   returned: always
   type: str
   sample: /srv/pki/ca.pem
+replaced:
+  description: Where O(rotate=true) moved the old CA files (none in check mode).
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/pki/ca.pem.replaced-20260101T120000Z, /srv/pki/ca.key.replaced-20260101T120000Z]
 subject:
   description: Subject of the CA certificate.
   returned: success
@@ -138,14 +157,25 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_ca impo
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names import PkiInputError, check_validity
 
 
+# Replacing a CA changes the certificate of every host: it happens only when asked for (rotate).
+WAY_OUT = ('refusing to replace the CA, which would change the certificate of every host: restore %s from a backup, '
+           'or make a new CA on purpose with rotate=true (dcv_ca_rotate: true in the roles, for one run)')
+
+
 def _read_certificate(path):
+    """(certificate, None), or (None, 'missing'), or (None, why it cannot be used)."""
     data, problem = pki_files.read_bytes(path)
     if data is None:
-        return None, 'missing' if problem == 'missing' else 'unreadable'
+        return None, 'missing' if problem == 'missing' else 'cannot be read (%s)' % problem
     try:
         return pki_x509.load_certificate(data), None
     except ValueError:
-        return None, 'unreadable'
+        return None, 'no longer parses as a PEM certificate (truncated or edited?)'
+
+
+def _writable(directory):
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise PkiInputError('path', 'directory %s is not writable' % directory)
 
 
 def plan(params, check_mode, warn):
@@ -158,33 +188,56 @@ def plan(params, check_mode, warn):
         raise PkiInputError('path', '%s exists and is not a directory' % path)
     cert_path, key_path = ca_file_paths(path)
     certificate, problem = _read_certificate(cert_path)
+    if params['rotate']:
+        _writable(path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path)))
+        key = None if check_mode else pki_x509.generate_key(params['key_type'])
+        return ['rotate'], key, True, certificate
+    if problem not in (None, 'missing'):
+        raise PkiInputError('path', 'the CA certificate %s %s; %s' % (cert_path, problem, WAY_OUT % cert_path))
     if not os.path.exists(key_path):
-        if os.path.exists(cert_path):
-            raise PkiInputError('path', '%s exists without its key %s; refusing to replace the CA (move the '
-                                'certificate away to create a new CA)' % (cert_path, key_path))
+        if certificate is not None:
+            raise PkiInputError('path', 'the CA certificate %s exists without its key %s; %s'
+                                % (cert_path, key_path, WAY_OUT % key_path))
         parent = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
-        if not os.access(parent, os.W_OK | os.X_OK):
-            raise PkiInputError('path', 'directory %s is not writable' % parent)
+        _writable(parent)
         key = None if check_mode else pki_x509.generate_key(params['key_type'])
         return ['missing'], key, True, None
-    key = load_ca_key(key_path, params['key_passphrase'], 'key_passphrase')
+    try:
+        key = load_ca_key(key_path, params['key_passphrase'], 'key_passphrase')
+    except PkiInputError as exc:
+        if exc.option != 'path' or 'cannot read' in str(exc):
+            raise  # a passphrase or permission problem: the key itself may be fine
+        raise PkiInputError('path', 'the CA key %s no longer parses as a PEM private key (truncated or edited?); %s'
+                            % (key_path, WAY_OUT % key_path))
     if not pki_x509.key_matches_type(key, params['key_type']):
         warn('the existing CA key %s is not of key_type %s; it is kept (a CA key is never replaced)'
              % (key_path, params['key_type']))
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise PkiInputError('path', 'directory %s is not writable' % path)
+    _writable(path)
     reasons = ['force'] if params['force'] else []
     if certificate is None:
         reasons.append(problem)
         return reasons, key, False, None
     if not pki_x509.public_keys_equal(key, certificate.public_key()):
-        raise PkiInputError('path', 'the key %s does not match the certificate %s' % (key_path, cert_path))
+        raise PkiInputError('path', 'the CA key %s does not match the CA certificate %s; %s'
+                            % (key_path, cert_path, WAY_OUT % ('%s and %s' % (cert_path, key_path))))
     if pki_x509.common_name_of(certificate.subject) != params['common_name']:
         reasons.append('subject_changed')
     remaining = pki_x509.not_valid_after(certificate) - pki_x509.utcnow()
     if remaining <= datetime.timedelta(days=params['renew_before_days']):
         reasons.append('expiring')
     return reasons, key, False, certificate
+
+
+def _keep_old_files(cert_path, key_path):
+    """Move the CA files a rotation replaces aside (same directory, same modes); return their new paths."""
+    stamp = pki_x509.utcnow().strftime('%Y%m%dT%H%M%SZ')
+    kept = []
+    for old in (cert_path, key_path):
+        if os.path.lexists(old):
+            target = '%s.replaced-%s' % (old, stamp)
+            os.rename(old, target)
+            kept.append(target)
+    return kept
 
 
 def _facts(certificate):
@@ -209,6 +262,7 @@ def main():
             key_type=dict(type='str', default='rsa', choices=['rsa', 'ecdsa']),
             key_passphrase=dict(type='str', no_log=True),
             force=dict(type='bool', default=False),
+            rotate=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
@@ -224,7 +278,7 @@ def main():
     except PkiInputError as exc:
         module.fail_json(msg=str(exc), option=exc.option)
 
-    result = dict(changed=bool(reasons), reasons=reasons, certificate_path=cert_path)
+    result = dict(changed=bool(reasons), reasons=reasons, certificate_path=cert_path, replaced=[])
     after = _facts(current)
     if reasons and module.check_mode:
         after = dict(subject='CN=%s' % params['common_name'], serial=None, fingerprint_sha256=None,
@@ -233,6 +287,8 @@ def main():
         try:
             if not os.path.isdir(params['path']):
                 os.makedirs(params['path'], 0o700)
+            if 'rotate' in reasons:
+                result['replaced'] = _keep_old_files(cert_path, key_path)
             if new_key:
                 pki_files.write_atomically(key_path, pki_x509.private_key_pkcs8_pem(key, params['key_passphrase']),
                                            -1, -1, 0o600)

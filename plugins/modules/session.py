@@ -111,11 +111,65 @@ options:
     default: console
   server_hostname:
     description:
-      - Run the session on this DCV server (C(server:Host.Hostname) requirement); reuse only sessions there.
+      - Run the session on this DCV server (the requirement C(server:Hostname = 'NAME')); reuse only sessions
+        there. NAME is the host name the server's agent reports (C(Hostname) in C(/describeServers)).
     type: str
   requirements:
     description:
-      - Further CreateSessions C(Requirements) expression, joined with the O(server_hostname) one by C(and).
+      - A CreateSessions C(Requirements) expression that picks the server, for example
+        C(tag:pool = 'gpu' and server:Host.Memory.TotalBytes >= 17179869184). With O(server_hostname) both
+        must hold; the module sends the server pin, C(and), then this expression in parentheses.
+      - Server properties are C(Id), C(Hostname), C(Version), C(SessionManagerAgentVersion) and those under
+        C(Host.Os.), C(Host.Memory.), C(Host.Swap.), C(Host.CpuLoadAverage.), C(Host.Aws.) and C(Host.CpuInfo.);
+        tags are C(tag:KEY) (from the agent's tags files, C(dcv_agent_tags) of the C(dcv_agent) role).
+        Operators C(= != > >= < <= :=), C(and), C(or), C(not) and parentheses.
+      - An unknown server property such as C(server:Host.Hostname) is refused before the broker is asked.
+      - Only used when a session is created; reuse is decided by O(owner), O(name), O(type) and
+        O(server_hostname).
+    type: str
+  max_concurrents:
+    description:
+      - The maximum number of concurrent DCV clients of a new session (CreateSessions C(MaxConcurrents)), 1 to 100.
+      - Like every CreateSessions option below, only used when a session is created; a reused session keeps what
+        it was created with.
+    type: int
+  init_file:
+    description:
+      - Script the DCV server runs to initialise a new virtual session (CreateSessions C(InitFile)), as a path
+        relative to the agent's C(init_folder) or a file name in it. Virtual sessions only.
+    type: str
+  autorun_file:
+    description:
+      - File run inside a new virtual session on behalf of O(owner) when it is created (CreateSessions
+        C(AutorunFile)), as a path relative to the agent's C(autorun_folder) or a file name in it. Virtual
+        sessions only (Linux DCV servers do not support it in console sessions).
+    type: str
+  autorun_file_arguments:
+    description:
+      - Command-line arguments of O(autorun_file), in order (CreateSessions C(AutorunFileArguments)). Needs
+        O(autorun_file). The broker limits their number and length (C(autorun-file-arguments-max-size),
+        C(autorun-file-arguments-max-argument-length)).
+    type: list
+    elements: str
+  permissions:
+    description:
+      - Text of a DCV permissions file for a new session (adminguide "Configuring Amazon DCV authorization"); the
+        module sends it Base64-encoded as CreateSessions C(PermissionsFile). Without it the server's defaults apply.
+    type: str
+  dcv_gl_enabled:
+    description:
+      - Whether a new virtual session uses hardware-based OpenGL (CreateSessions C(DcvGlEnabled)). Virtual sessions
+        only. Not sent when omitted.
+    type: bool
+  enqueue_request:
+    description:
+      - Queue the creation when the broker cannot fulfil it at once (CreateSessions C(EnqueueRequest); the broker's
+        default is false). The module then waits up to O(wait_timeout) for the session to become V(READY).
+    type: bool
+  storage_root:
+    description:
+      - Folder used for the new session's storage (CreateSessions C(StorageRoot); adminguide "Enabling session
+        storage").
     type: str
   session_id:
     description:
@@ -175,6 +229,35 @@ EXAMPLES = r"""
   become: true
   no_log: true
   register: dcv_session
+
+- name: Open a virtual session on a server tagged pool = gpu with at least 16 GiB of memory
+  dcvkit.session_manager.session:
+    broker_host: broker.example.internal
+    port: 8448
+    ca_file: /etc/dcv-session-manager-broker/ca.pem
+    credentials_file: /etc/dcv-session-manager-broker/api-client-dcvkit-automation.json
+    owner: bob
+    type: virtual
+    requirements: "tag:pool = 'gpu' and server:Host.Memory.TotalBytes >= 17179869184"
+  become: true
+  no_log: true
+  register: dcv_gpu_session
+
+- name: A virtual session that runs an application with arguments, at most two clients, its own permissions
+  dcvkit.session_manager.session:
+    broker_host: broker.example.internal
+    port: 8448
+    ca_file: /etc/dcv-session-manager-broker/ca.pem
+    credentials_file: /etc/dcv-session-manager-broker/api-client-dcvkit-automation.json
+    owner: carol
+    type: virtual
+    autorun_file: start-cad.sh
+    autorun_file_arguments: [--project, bridge]
+    max_concurrents: 2
+    permissions: "{{ lookup('ansible.builtin.file', 'permissions/carol.txt') }}"
+  become: true
+  no_log: true
+  register: dcv_cad_session
 
 - name: List alice's sessions
   dcvkit.session_manager.session:
@@ -285,9 +368,11 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_sess
     SessionNotReady,
     browser_url,
     connection_token_expiry,
+    create_session_fields,
     matching_sessions,
     pick_reusable,
     requirements_for,
+    requirements_problems,
     server_summary,
     session_age_minutes,
     wait_until_ready,
@@ -416,8 +501,9 @@ def ensure_session(module, client, result):
             requirements = requirements_for(params['server_hostname'], params['requirements'])
         except ValueError as error:
             module.fail_json(msg=str(error))
+        fields, _problems = create_session_fields(session_type, params)
         session = client.create_session(params['name'] or '%s-desktop' % params['owner'], params['owner'],
-                                        session_type, requirements)
+                                        session_type, requirements, fields)
     result['session_id'] = session.get('Id')
     if session.get('State') != 'READY':
         try:
@@ -457,6 +543,14 @@ def main():
             poll_interval=dict(type='float', default=2.0),
             gateway_url=dict(type='str'),
             token_duration_minutes=dict(type='int', no_log=False),
+            max_concurrents=dict(type='int'),
+            init_file=dict(type='str'),
+            autorun_file=dict(type='str'),
+            autorun_file_arguments=dict(type='list', elements='str'),
+            permissions=dict(type='str'),
+            dcv_gl_enabled=dict(type='bool'),
+            enqueue_request=dict(type='bool'),
+            storage_root=dict(type='str'),
         ),
         mutually_exclusive=[('url', 'broker_host'), ('credentials_file', 'client_id'),
                             ('credentials_file', 'client_secret')],
@@ -471,6 +565,12 @@ def main():
         if module.params['older_than_minutes'] is not None:
             module.fail_json(msg='older_than_minutes selects sessions to delete or list: use it with state=absent '
                                  'or list_only=true, in a task before the state=present one')
+        problems = requirements_problems(module.params['requirements'])
+        if problems:
+            module.fail_json(msg='requirements: %s' % '; '.join(problems))
+        _fields, problems = create_session_fields(module.params['type'], module.params)
+        if problems:
+            module.fail_json(msg='; '.join(problems))
     result = dict(changed=False)
     client = make_client(module)
     try:

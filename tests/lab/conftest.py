@@ -22,10 +22,11 @@ def pytest_configure(config):
 
 
 def run(argv, env=None, cwd=ROOT, check=False):
-    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    result = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                            check=False)
     if check and result.returncode:
-        raise AssertionError("%s failed (rc %d):\n%s\n%s" % (argv, result.returncode, result.stdout[-4000:],
-                                                            result.stderr[-4000:]))
+        raise AssertionError("%s failed (rc %d):\n%s\n%s"
+                             % (argv, result.returncode, result.stdout[-4000:], result.stderr[-4000:]))
     return result
 
 

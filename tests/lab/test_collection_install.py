@@ -89,7 +89,7 @@ def test_installed_tarball_with_its_dependencies_deploys_the_lab(tmp_path, user_
 
 
 def test_installed_tarball_without_its_dependencies_fails_naming_the_missing_module(tmp_path, user_venv, tarball):
-    env, _ = _install(user_venv, tarball, tmp_path, with_dependencies=False)
+    env = _install(user_venv, tarball, tmp_path, with_dependencies=False)[0]
     assert not (tmp_path / "collections" / "ansible_collections" / "community" / "general").exists()
     result = _site(env, tmp_path)
     assert result.returncode != 0

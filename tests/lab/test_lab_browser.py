@@ -57,7 +57,7 @@ def test_stream_went_through_gateway_to_dcv_server_after_the_broker_checked_the_
     session = opened["session"]
     gateway_log = on_host(HOST_A, "cat", "/var/log/dcv-connection-gateway/gateway.log").stdout
     server_log = on_host(HOST_B, "cat", "/var/log/dcv/server.log").stdout
-    assert "stream session %s" % session in gateway_log
+    assert "stream session %s: opened to" % session in gateway_log
     assert ("stream for session %s (owner %s) opened via https://%s:8445/agent/validate-authentication-token"
             % (session, LAB_USER, HOST_A)) in server_log
     assert opened["url"].split("authToken=")[1].split("#")[0] not in gateway_log + server_log, "token in a log"

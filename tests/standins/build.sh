@@ -17,9 +17,9 @@ fi
 # name|deb file|python modules|module dir inside the package
 packages="
 nice-dcv-session-manager-broker|nice-dcv-session-manager-broker_2025.0.539-1_all.deb|common configformats broker brokercli|usr/share/dcv-session-manager-broker/standin
-nice-dcv-session-manager-agent|nice-dcv-session-manager-agent_2025.0.886-1_amd64.deb|common configformats agent dcvcli server|usr/share/nice-dcv-session-manager-agent/standin
-nice-dcv-connection-gateway|nice-dcv-connection-gateway_2025.0.870_amd64.deb|common configformats gateway|usr/share/nice-dcv-connection-gateway/standin
-nice-dcv-server|nice-dcv-server_2025.0.20103-1_amd64.deb|common configformats server dcvcli|usr/share/nice-dcv-server/standin
+nice-dcv-session-manager-agent|nice-dcv-session-manager-agent_2025.0.886-1_amd64.deb|common configformats agent dcvcli server relay xsession|usr/share/nice-dcv-session-manager-agent/standin
+nice-dcv-connection-gateway|nice-dcv-connection-gateway_2025.0.870_amd64.deb|common configformats gateway relay|usr/share/nice-dcv-connection-gateway/standin
+nice-dcv-server|nice-dcv-server_2025.0.20103-1_amd64.deb|common configformats server dcvcli relay xsession|usr/share/nice-dcv-server/standin
 nice-dcv-web-viewer|nice-dcv-web-viewer_2025.0.20103-1_amd64.deb||
 nice-xdcv|nice-xdcv_2025.0.20103-1_amd64.deb||
 "
@@ -40,6 +40,10 @@ if [ "$all_present" = yes ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$source
     exit 0
 fi
 
+# noVNC's modules, bundled into the web viewer (shared with build-rpms.sh)
+# shellcheck source=tests/standins/novnc.sh
+. "$here/novnc.sh"
+
 stage=$(mktemp -d "$out/.stage.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 echo "$packages" | while IFS='|' read -r name deb modules moddir; do
@@ -49,6 +53,9 @@ echo "$packages" | while IFS='|' read -r name deb modules moddir; do
     mkdir -p "$root/DEBIAN" "$root/usr/share/doc/$name"
     if [ -d "$src/root" ]; then
         cp -a "$src/root/." "$root/"
+    fi
+    if [ "$name" = nice-dcv-web-viewer ]; then
+        add_novnc "$out/.novnc" "$root/usr/share/dcv/www/novnc" "$stage/novnc"
     fi
     cp "$src/control" "$root/DEBIAN/control"
     for script in postinst prerm postrm; do

@@ -2,14 +2,17 @@
 """Host A alone: broker + connection gateway from the stand-in packages (issue 5, "Must show")."""
 
 import functools
+import os
 
 import pytest
 
 import dcvtest
 
-testinfra_hosts = ["podman://broker_gateway-a"]
+# host A of the scenario that runs these tests: broker_gateway, or broker_gateway_al2023 (the same tests on the
+# Amazon Linux 2023 stand-in)
+A = os.environ.get("MOLECULE_SCENARIO_NAME", "broker_gateway") + "-a"
+testinfra_hosts = ["podman://" + A]
 
-A = "broker_gateway-a"
 BROKER_NAME = "host-a.dcvkit.test"
 PUBLIC_NAME = "desktops.dcvkit.test"
 BROKER_CA = "/etc/dcv-session-manager-broker/tls/ca.pem"

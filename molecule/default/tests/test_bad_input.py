@@ -43,6 +43,21 @@ BAD_INPUTS = [
     ({"dcv_agent_extra_settings": {"agent": {"tls_strict": False}}}, ["dcv_agent_extra_settings", "tls_strict"]),
     ({"dcv_agent_tags": {"bad name": {"pool": "x"}}}, ["dcv_agent_tags"]),
     ({"dcv_host_addresses": ["not-an-ip"]}, ["dcv_host_addresses", "not-an-ip"]),
+    # gw-admin "Configuration File Reference": listen endpoints are IP socket addresses, never host names
+    ({"dcv_gateway_web_listen_endpoints": ["gateway.dcvkit.test:8443"]},
+     ["dcv_gateway_web_listen_endpoints", "gateway.dcvkit.test:8443"]),
+    ({"dcv_agent_broker_update_interval": 0}, ["dcv_agent_broker_update_interval"]),
+    ({"dcv_agent_extra_settings": {"agent": {"max_virtual_sessions": -1}}},
+     ["dcv_agent_extra_settings", "max_virtual_sessions"]),
+    ({"dcv_certificate_valid_days": 0}, ["dcv_certificate_valid_days"]),
+    ({"dcv_certificate_renew_before_days": 397}, ["dcv_certificate_renew_before_days", "dcv_certificate_valid_days"]),
+    ({"dcv_ca_key_type": "dsa"}, ["dcv_ca_key_type", "dsa"]),
+    ({"dcv_server_extra_settings": {"security": {"no-tls-strict": True}}},
+     ["dcv_server_extra_settings", "no-tls-strict", "dcv_allow_insecure_tls"]),
+    # sm-admin "Broker configuration file": the broker runs <broker-java-home>/bin/java; the scenario installs no Java
+    ({"dcv_broker_java_home": "/opt/no-such-jdk"}, ["dcv_broker_java_home", "/opt/no-such-jdk/bin/java does not exist"]),
+    ({"dcv_broker_java_home": "auto"}, ["dcv_broker_java_home is auto", "dcv_broker_install_java"]),
+    ({"dcv_broker_java_home": "jdk-11"}, ["dcv_broker_java_home is jdk-11"]),
 ]
 
 

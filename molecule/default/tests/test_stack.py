@@ -41,8 +41,9 @@ def test_agent_registered_at_the_broker():
 def test_agent_reports_successfully_with_strict_tls():
     conf = stack.B.file("/etc/dcv-session-manager-agent/agent.conf").content_string
     assert "tls_strict = true" in conf and 'broker_host = "%s"' % stack.BROKER in conf
+    # sm-admin "Step 5: Verify the installations": the last sessionsUpdateResponse line contains success
     last = stack.B.check_output("grep sessionsUpdateResponse /var/log/dcv-session-manager-agent/agent.log | tail -1")
-    assert "result=success" in last, last
+    assert "success" in last and "unsuccess" not in last, last
 
 
 def test_session_through_the_api_becomes_ready_resolves_and_the_gateway_route_reaches_the_dcv_server(api):

@@ -88,7 +88,7 @@ class Api:
     def ready_session(self, name):
         status, created = self.call("/createSessions", [{
             "Name": name, "Owner": "alice", "Type": "VIRTUAL",
-            "Requirements": "server:Host.Hostname = 'standins-b'"}])
+            "Requirements": "server:Hostname = 'standins-b'"}])
         assert status == 200 and created["UnsuccessfulList"] == [], created
         session_id = created["SuccessfulList"][0]["Id"]
 

@@ -12,7 +12,9 @@ import re
 import sys
 import time
 
-SUCCESS = re.compile(r"sessionsUpdateResponse.*success", re.IGNORECASE)
+# sm-admin "Step 5: Verify the installations": a sessionsUpdateResponse line that contains success (a word:
+# "unsuccessful" does not count; plugins/module_utils/verify_rows.py applies the same rule)
+SUCCESS = re.compile(r"sessionsUpdateResponse.*\bsuccess\b", re.IGNORECASE)
 ERROR = re.compile(r"\b(ERROR|FATAL|failed|refusing)\b", re.IGNORECASE)
 
 

@@ -12,6 +12,7 @@ import argparse
 import base64
 import json
 import os
+import platform
 import socket
 import ssl
 import sys
@@ -26,9 +27,13 @@ STATE_FILE = "/var/lib/dcvsmagent/standin-agent.json"
 VERSION = "2025.0.886-1 (stand-in)"
 KNOWN_KEYS = {
     "": {"version"},
+    # sm-admin "Agent Configuration File", plus the keys its "Release notes and document history"
+    # add: max_virtual_sessions and max_concurrent_sessions_per_user (2021.0-10242),
+    # enable_query_logged_in_users (2025.0-539).
     "agent": {"broker_host", "broker_port", "ca_file", "tls_strict", "init_folder",
               "autorun_folder", "tags_folder", "software_statement_path",
-              "broker_update_interval", "dcv_root"},
+              "broker_update_interval", "dcv_root", "max_virtual_sessions",
+              "max_concurrent_sessions_per_user", "enable_query_logged_in_users"},
     "log": {"level", "directory", "rotation"},
 }
 
@@ -51,20 +56,54 @@ def load_agent_conf(path):
         if key not in agent:
             raise ConfigError("%s: [agent] %s is required" % (path, key))
     checks = [("broker_host", str), ("broker_port", int), ("ca_file", str), ("tls_strict", bool),
-              ("broker_update_interval", int), ("tags_folder", str)]
+              ("broker_update_interval", int), ("tags_folder", str), ("max_virtual_sessions", int),
+              ("max_concurrent_sessions_per_user", int), ("enable_query_logged_in_users", bool)]
     for key, kind in checks:
         if key in agent and (not isinstance(agent[key], kind)
                              or (kind is int and isinstance(agent[key], bool))):
             raise ConfigError("%s: [agent] %s must be a %s, got %r" % (path, key, kind.__name__,
                                                                        agent[key]))
+    for key in ("max_virtual_sessions", "max_concurrent_sessions_per_user"):
+        if key in agent and agent[key] < 0:
+            raise ConfigError("%s: [agent] %s must be a non-negative integer, got %r" % (path, key, agent[key]))
+    if "broker_update_interval" in agent and agent["broker_update_interval"] <= 0:
+        raise ConfigError("%s: [agent] broker_update_interval must be a positive number of seconds, got %r"
+                          % (path, agent["broker_update_interval"]))
     return {
         "broker_host": agent["broker_host"], "broker_port": agent["broker_port"],
         "ca_file": agent.get("ca_file"), "tls_strict": agent.get("tls_strict", True),
         "broker_update_interval": agent.get("broker_update_interval", 30),
         "tags_folder": agent.get("tags_folder", "/etc/dcv-session-manager-agent/tags"),
+        "max_virtual_sessions": agent.get("max_virtual_sessions"),
+        "max_concurrent_sessions_per_user": agent.get("max_concurrent_sessions_per_user"),
+        "enable_query_logged_in_users": agent.get("enable_query_logged_in_users", False),
         "log_level": log.get("level", "info"),
         "log_directory": log.get("directory", "/var/log/dcv-session-manager-agent"),
     }
+
+
+def host_info():
+    """What the broker's DescribeServers reports under Host, as far as the standard library tells it: the
+    properties CreateSessions requirements can name (server:Host.Os.Family, Host.Memory.TotalBytes, ...)."""
+    os_release = {}
+    try:
+        with open("/etc/os-release", encoding="utf-8") as handle:
+            for line in handle:
+                key, sep, value = line.strip().partition("=")
+                if sep:
+                    os_release[key] = value.strip('"')
+    except OSError:
+        pass
+    info = {"Os": {"Family": "linux", "Name": os_release.get("NAME", platform.system()),
+                   "Version": os_release.get("VERSION_ID", ""), "KernelVersion": platform.release()},
+            "CpuInfo": {"Architecture": platform.machine(), "NumberOfCpus": os.cpu_count() or 1}}
+    try:
+        info["Memory"] = {"TotalBytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")}
+        one, five, fifteen = os.getloadavg()
+        info["CpuLoadAverage"] = {"OneMinute": one, "FiveMinutes": five, "FifteenMinutes": fifteen}
+    except (OSError, ValueError, AttributeError):
+        pass
+    return info
 
 
 def read_tags(folder):
@@ -153,7 +192,7 @@ class Agent:
             report = {"Hostname": socket.gethostname(), "Ip": self._my_address(),
                       "DcvServer": dcv, "Sessions": sessions, "CommandResults": self.results,
                       "AgentVersion": VERSION, "DcvServerVersion": "2025.0.20103",
-                      "Tags": read_tags(self.settings["tags_folder"])}
+                      "Tags": read_tags(self.settings["tags_folder"]), "Host": host_info()}
             status, reply = self._post("report", report)
         except (ssl.SSLError, ssl.CertificateError) as exc:
             self.log.error("sessionsUpdateResponse failed: TLS error talking to %s: %s", where,
@@ -180,6 +219,12 @@ class Agent:
     def run(self):
         self.log.info("agent stand-in %s reporting to %s every %ds", VERSION, self.base_url,
                       self.settings["broker_update_interval"])
+        limits = ["%s = %r" % (key, self.settings[key]) for key in
+                  ("max_virtual_sessions", "max_concurrent_sessions_per_user") if self.settings[key] is not None]
+        if limits or self.settings["enable_query_logged_in_users"]:
+            self.log.info("accepted but not modelled by the stand-in: %s", ", ".join(
+                limits + (["enable_query_logged_in_users = true"] if self.settings["enable_query_logged_in_users"]
+                          else [])))
         while not self.stopping.is_set():
             self.report_once()
             if not self.results:  # command results go back at once, so sessions turn READY fast

@@ -75,6 +75,220 @@ STRING_KEYS = {
 }
 PORTS = ("client", "agent", "gateway")
 SERVER_ACTIVE_SECONDS = 60
+# Persistence is accepted (these are documented keys, sm-admin "Configuring broker persistence"), but the
+# stand-in keeps its state in memory and in standin-state.json only.
+PERSISTENCE_KEYS = ("enable-persistence", "persistence-db", "dynamodb-region", "dynamodb-table-rcu",
+                    "dynamodb-table-wcu", "dynamodb-table-name-prefix", "jdbc-connection-url", "jdbc-user",
+                    "jdbc-password")
+
+
+# -- CreateSessions Requirements (sm-dev "CreateSessions": server properties, tag:KEY, operators) -------------
+# Server properties a requirement may name: the exact names and the documented families (prefix + one name).
+REQUIREMENT_PROPERTIES = ("Id", "Hostname", "Version", "SessionManagerAgentVersion")
+REQUIREMENT_FAMILIES = ("Host.Os", "Host.Memory", "Host.Swap", "Host.CpuLoadAverage", "Host.Aws", "Host.CpuInfo")
+_REQUIREMENT_TOKEN = re.compile(r"""\s*(?:
+    (?P<lparen>\() | (?P<rparen>\)) |
+    (?P<op>:=|!=|>=|<=|=|>|<) |
+    (?P<string>'(?:[^'\\]|\\.)*') |
+    (?P<number>-?[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_.:-])) |
+    (?P<operand>(?:server|tag):[A-Za-z0-9_.:-]+) |
+    (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+)""", re.VERBOSE)
+
+
+class RequirementError(ValueError):
+    """A Requirements expression the product would refuse; the message says what and where."""
+
+
+def _requirement_tokens(text):
+    tokens, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        match = _REQUIREMENT_TOKEN.match(text, pos)
+        if not match:
+            raise RequirementError("Requirements %r: unexpected text at offset %d: %r"
+                                   % (text, pos, text[pos:pos + 20]))
+        kind = match.lastgroup
+        value = match.group(kind)
+        if kind == "word" and value.lower() in ("and", "or", "not"):
+            kind, value = value.lower(), value.lower()
+        elif kind == "string":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        tokens.append((kind, value))
+        pos = match.end()
+    return tokens
+
+
+def _requirement_property(name):
+    if name in REQUIREMENT_PROPERTIES:
+        return name
+    family, _dot, leaf = name.rpartition(".")
+    if family in REQUIREMENT_FAMILIES and re.fullmatch(r"[A-Za-z0-9_]+", leaf):
+        return name
+    raise RequirementError(
+        "server property %r does not exist in CreateSessions requirements (supported: %s, %s; e.g. "
+        "server:Hostname = 'dcv1', not server:Host.Hostname)"
+        % (name, ", ".join(REQUIREMENT_PROPERTIES), ", ".join(f + ".*" for f in REQUIREMENT_FAMILIES)))
+
+
+def parse_requirements(text):
+    """Parse a Requirements expression into a tree; RequirementError names what the product would refuse.
+
+    Grammar: expr = term ('or' term)*; term = factor ('and' factor)*; factor = 'not' factor | '(' expr ')' |
+    operand OP value; operand = server:PROPERTY | tag:KEY; value = 'quoted' | number.
+    """
+    tokens = _requirement_tokens(text)
+    pos = [0]
+
+    def peek():
+        return tokens[pos[0]][0] if pos[0] < len(tokens) else None
+
+    def take(kind):
+        if peek() != kind:
+            found = tokens[pos[0]][1] if pos[0] < len(tokens) else "the end"
+            raise RequirementError("Requirements %r: expected %s, found %r" % (text, kind, found))
+        pos[0] += 1
+        return tokens[pos[0] - 1][1]
+
+    def expr():
+        node = term()
+        while peek() == "or":
+            take("or")
+            node = ("or", node, term())
+        return node
+
+    def term():
+        node = factor()
+        while peek() == "and":
+            take("and")
+            node = ("and", node, factor())
+        return node
+
+    def factor():
+        if peek() == "not":
+            take("not")
+            return ("not", factor())
+        if peek() == "lparen":
+            take("lparen")
+            node = expr()
+            take("rparen")
+            return node
+        operand = take("operand")
+        scope, _colon, name = operand.partition(":")
+        if scope == "server":
+            name = _requirement_property(name)
+        elif not name:
+            raise RequirementError("Requirements %r: tag: needs a tag name" % text)
+        op = take("op")
+        if peek() in ("string", "number"):
+            value = tokens[pos[0]][1]
+            pos[0] += 1
+        else:
+            found = tokens[pos[0]][1] if pos[0] < len(tokens) else "the end"
+            raise RequirementError("Requirements %r: expected a 'quoted' value or a number after %s %s, found %r"
+                                   % (text, operand, op, found))
+        return ("cmp", scope, name, op, value)
+
+    if not tokens:
+        raise RequirementError("Requirements is empty")
+    tree = expr()
+    if pos[0] != len(tokens):
+        raise RequirementError("Requirements %r: unexpected %r" % (text, tokens[pos[0]][1]))
+    return tree
+
+
+def _compare(actual, op, wanted):
+    if actual is None:
+        return False  # the server does not report this property or tag
+    if op == ":=":  # the stand-in's reading of the "like" operator: SQL-style % wildcards, else substring
+        if "%" in str(wanted):
+            pattern = ".*".join(re.escape(part) for part in str(wanted).split("%"))
+            return re.fullmatch(pattern, str(actual), re.DOTALL) is not None
+        return str(wanted) in str(actual)
+    try:
+        left, right = float(actual), float(wanted)
+    except (TypeError, ValueError):
+        left, right = str(actual), str(wanted)
+    return {"=": left == right, "!=": left != right, ">": left > right, ">=": left >= right,
+            "<": left < right, "<=": left <= right}[op]
+
+
+def requirements_match(tree, properties, tags):
+    """Evaluate a parsed Requirements tree against a server's flat properties and its tags."""
+    kind = tree[0]
+    if kind == "or":
+        return requirements_match(tree[1], properties, tags) or requirements_match(tree[2], properties, tags)
+    if kind == "and":
+        return requirements_match(tree[1], properties, tags) and requirements_match(tree[2], properties, tags)
+    if kind == "not":
+        return not requirements_match(tree[1], properties, tags)
+    _cmp, scope, name, op, value = tree
+    actual = (properties if scope == "server" else tags).get(name)
+    return _compare(actual, op, value)
+
+
+def _flatten(prefix, value, into):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten("%s.%s" % (prefix, key) if prefix else key, item, into)
+    elif not isinstance(value, list):
+        into[prefix] = value
+    return into
+
+
+# -- CreateSessions optional parameters (sm-dev "CreateSessions": names and types) ---------------------------------
+CREATE_FIELD_TYPES = {
+    "InitFile": "string", "AutorunFile": "string", "PermissionsFile": "base64 string", "StorageRoot": "string",
+    "MaxConcurrents": "integer", "DcvGlEnabled": "boolean", "EnqueueRequest": "boolean",
+    "DisableRetryOnFailure": "boolean", "AutorunFileArguments": "array of strings",
+}
+# Not supported with console sessions on Linux DCV servers (the stand-in's servers are Linux)
+VIRTUAL_ONLY_FIELDS = ("InitFile", "AutorunFile", "AutorunFileArguments", "DcvGlEnabled")
+
+
+def create_request_problem(request, settings):
+    """Why the broker refuses the optional fields of one CreateSessions request, or None."""
+    for key, kind in sorted(CREATE_FIELD_TYPES.items()):
+        if key not in request:
+            continue
+        value = request[key]
+        if kind == "integer":
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == "boolean":
+            ok = isinstance(value, bool)
+        elif kind == "array of strings":
+            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        else:
+            ok = isinstance(value, str)
+            if ok and kind == "base64 string":
+                try:
+                    base64.b64decode(value.encode("ascii"), validate=True)
+                except (ValueError, UnicodeError):
+                    ok = False
+        if not ok:
+            return "%s: expected %s, got %r" % (key, kind, value)
+    if request.get("Type") != "VIRTUAL":
+        for key in VIRTUAL_ONLY_FIELDS:
+            if key in request:
+                return "%s is not supported with %s sessions on Linux DCV servers" % (key, request.get("Type"))
+    # sm-cli "create-session": the maximum number of concurrent clients must be between 1 and 100
+    if "MaxConcurrents" in request and not 1 <= request["MaxConcurrents"] <= 100:
+        return "MaxConcurrents must be between 1 and 100 (got %d)" % request["MaxConcurrents"]
+    arguments = request.get("AutorunFileArguments")
+    if arguments is not None:
+        if not request.get("AutorunFile"):
+            return "AutorunFileArguments must be used alongside AutorunFile"
+        # sm-admin "Broker configuration file": autorun-file-arguments-max-size / -max-argument-length
+        if len(arguments) > settings["autorun-file-arguments-max-size"]:
+            return "AutorunFileArguments has %d arguments, more than autorun-file-arguments-max-size (%d)" % (
+                len(arguments), settings["autorun-file-arguments-max-size"])
+        longest = max([len(item) for item in arguments] or [0])
+        if longest > settings["autorun-file-arguments-max-argument-length"]:
+            return ("an argument of AutorunFileArguments is %d characters long, more than "
+                    "autorun-file-arguments-max-argument-length (%d)"
+                    % (longest, settings["autorun-file-arguments-max-argument-length"]))
+    return None
 
 
 def check_properties_ownership(path, uid=0, group="dcvsmbroker", gid=None):
@@ -198,12 +412,31 @@ class Broker:
         check_properties_ownership(self.properties_file, self.owner_uid, gid=self.owner_gid)
         self.settings = load_properties(common.read_text(self.properties_file),
                                         self.properties_file, self.log)
+        self._check_java_home()
         if self.settings["enable-persistence"]:
-            raise ConfigError("enable-persistence = true is not modelled by the stand-in")
+            # The real broker persists to DynamoDB or MySQL/MariaDB (sm-admin "Configuring broker persistence");
+            # the stand-in accepts the keys and says plainly that it does not.
+            self.log.warning(
+                "enable-persistence = true (persistence-db = %s): persistence is not modelled by the stand-in; "
+                "it keeps sessions and servers in memory (API clients, agent clients and DNS mappings in %s)",
+                self.settings["persistence-db"], os.path.join(self.state_dir, "standin-state.json"))
         self.state_file = os.path.join(self.state_dir, "standin-state.json")
         self.state = common.load_json(self.state_file, {})
         for key in ("api_clients", "agent_clients", "dns_mappings"):
             self.state.setdefault(key, {} if key != "dns_mappings" else [])
+
+    def _check_java_home(self):
+        """sm-admin "Broker configuration file": with broker-java-home set the broker runs <broker-java-home>/bin/java
+        at startup, so a home without it keeps the broker down. The stand-in is Python: it only checks the file."""
+        home = self.settings["broker-java-home"]
+        if not home:
+            return
+        java = os.path.join(home, "bin", "java")
+        if not (os.path.isfile(java) and os.access(java, os.X_OK)):
+            raise ConfigError("broker-java-home = %s: %s does not exist or is not executable, and the broker runs "
+                              "<broker-java-home>/bin/java at startup" % (home, java))
+        self.log.info("broker-java-home = %s: the real broker would run %s (the stand-in is Python and only checks "
+                      "that it is there)", home, java)
 
     def save_state(self):
         with self.lock:
@@ -322,22 +555,27 @@ class Broker:
             if not client or not hmac.compare_digest(client["secret_sha256"], _hash_secret(secret)):
                 self.log.warning("oauth2: rejected credentials for client id %r", client_id)
                 return 401, {"error": "invalid_client"}, None
+            if not client.get("active", True):
+                # sm-admin "unregister-api-client": a deactivated client can no longer retrieve access tokens.
+                self.log.warning("oauth2: client id %r is deactivated (unregister-api-client)", client_id)
+                return 401, {"error": "invalid_client", "error_description": "client is deactivated"}, None
             token = secrets.token_urlsafe(32)
             self.tokens[token] = (client_id, time.time() + 3600)
         return 200, {"access_token": token, "token_type": "bearer", "expires_in": 3599}, None
 
+    def _server_properties(self, server):
+        """The server's properties as CreateSessions requirements name them (Id, Hostname, Host.Os.Family, ...)."""
+        view = self._server_view(server)
+        flat = _flatten("", {"Host": view["Host"]}, {})
+        for key in REQUIREMENT_PROPERTIES:
+            flat[key] = view.get(key)
+        return flat
+
     def _server_matches(self, server, requirements):
         if not requirements:
             return True
-        for clause in re.split(r"\s+and\s+", requirements.strip()):
-            match = re.fullmatch(r"server:(Host\.Hostname|Ip|Id)\s*=\s*'([^']*)'", clause.strip())
-            if not match:
-                raise ValueError("requirement %r is not supported by the stand-in (supported: "
-                                 "server:Host.Hostname|Ip|Id = 'value' joined by 'and')" % clause)
-            field = {"Host.Hostname": "Hostname", "Ip": "Ip", "Id": "Id"}[match.group(1)]
-            if server[field] != match.group(2):
-                return False
-        return True
+        tree = parse_requirements(requirements)
+        return requirements_match(tree, self._server_properties(server), server.get("Tags") or {})
 
     def _active_servers(self):
         now = time.time()
@@ -358,10 +596,17 @@ class Broker:
                         raise ValueError("Name and Owner are required")
                     if request.get("Type") not in ("CONSOLE", "VIRTUAL"):
                         raise ValueError("Type must be CONSOLE or VIRTUAL")
+                    problem = create_request_problem(request, self.settings)
+                    if problem:
+                        raise ValueError(problem)
+                    if request.get("Requirements"):
+                        parse_requirements(request["Requirements"])  # refused even when no server is up
                     candidates = [s for s in self._active_servers()
                                   if self._server_matches(s, request.get("Requirements"))]
                     if not candidates:
-                        raise ValueError("no available DCV server matches the requirements")
+                        raise ValueError("no available DCV server matches the requirements%s" % (
+                            " (EnqueueRequest: the stand-in does not queue requests)"
+                            if request.get("EnqueueRequest") else ""))
                 except ValueError as exc:
                     reason = str(exc)
                 if reason:
@@ -378,8 +623,10 @@ class Broker:
                      "SessionId": session["Id"], "Name": session["Name"],
                      "Owner": session["Owner"], "Type": session["Type"]})
                 ok.append(self._session_view(session))
-                self.log.info("createSessions: session %s for %s queued on server %s (%s)",
-                              session["Id"], session["Owner"], server["Hostname"], server["Ip"])
+                self.log.info("createSessions: session %s for %s queued on server %s (%s)%s",
+                              session["Id"], session["Owner"], server["Hostname"], server["Ip"],
+                              "".join(", %s=%r" % (key, request[key]) for key in sorted(CREATE_FIELD_TYPES)
+                                      if key in request and key != "PermissionsFile"))
         return 200, {"RequestId": str(uuid.uuid4()), "SuccessfulList": ok,
                      "UnsuccessfulList": failed}, None
 
@@ -390,7 +637,8 @@ class Broker:
                 "Version": server.get("DcvServerVersion", ""),
                 "SessionManagerAgentVersion": server.get("AgentVersion", ""),
                 "Availability": "AVAILABLE" if server["DcvServer"].get("Running") else "UNAVAILABLE",
-                "Host": {"Os": {"Family": "linux"}}}
+                "Host": dict(server.get("Host") or {"Os": {"Family": "linux"}}),
+                "Tags": [{"Key": k, "Value": v} for k, v in sorted((server.get("Tags") or {}).items())]}
 
     def _endpoints(self, server):
         dcv = server["DcvServer"]
@@ -502,6 +750,8 @@ class Broker:
                       "DcvServer": report["DcvServer"], "Sessions": report.get("Sessions", []),
                       "AgentVersion": report.get("AgentVersion", ""),
                       "DcvServerVersion": report.get("DcvServerVersion", ""),
+                      "Host": report.get("Host") or {"Os": {"Family": "linux"}},
+                      "Tags": {str(k): str(v) for k, v in (report.get("Tags") or {}).items()},
                       "LastSeen": time.time()}
             self.servers[agent_id] = server
             self._apply_report(server, report.get("CommandResults", []))
@@ -601,10 +851,15 @@ class Broker:
             return 403, {"message": "bad CLI token"}, None
         client_id = (handler.body_json() or {}).get("ClientId")
         with self.lock:
-            if self.state["api_clients"].pop(client_id, None) is None:
+            client = self.state["api_clients"].get(client_id)
+            if client is None:
                 return 404, {"message": "api client %s not found" % client_id}, None
-            self.tokens = {t: v for t, v in self.tokens.items() if v[0] != client_id}
+            # sm-admin "unregister-api-client": the client is deactivated, not deleted; describe-api-clients
+            # lists it with "active": false and it can no longer retrieve access tokens. Tokens issued
+            # before stay valid until they expire (the guide says nothing else).
+            client["active"] = False
             self.save_state()
+        self.log.info("api client %s deactivated", client_id)
         return 200, {"ClientId": client_id}, None
 
     def cli_describe_agent_clients(self, handler, match):

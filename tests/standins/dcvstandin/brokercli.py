@@ -68,7 +68,8 @@ def main(argv=None):
         print(_pretty(_call(args, "GET", "/cli/describe-api-clients")))
     elif args.command == "unregister-api-client":
         _call(args, "POST", "/cli/unregister-api-client", {"ClientId": args.client_id})
-        print("api client %s unregistered" % args.client_id)
+        # the output of the sm-admin "unregister-api-client" example
+        print("Client %s unregistered." % args.client_id)
     elif args.command == "describe-agent-clients":
         print("Session manager agent clients")
         print(_pretty(_call(args, "GET", "/cli/describe-agent-clients")))

@@ -8,6 +8,11 @@ the automatic `console` session when [session-management] create-session = true,
 connection tokens against [security] auth-token-verifier trusting [security] ca-file.
 The `dcv` CLI (dcvcli.py) talks to it over a local Unix socket; [security] administrators
 decides who may create and close sessions.
+
+VIRTUAL sessions get a real X desktop of their owner (xsession.py: Xdcv, x-session-manager,
+x11vnc, websockify), and GET <web-url-path>standin/stream?sessionId=&authToken= with
+`Upgrade: websocket` checks the token like standin/authenticate, then hands the connection to
+the session's websockify bridge (relay.py): the browser's WebSocket reaches noVNC's RFB server.
 """
 
 import argparse
@@ -15,6 +20,7 @@ import json
 import os
 import pwd
 import re
+import signal
 import socket
 import socketserver
 import ssl
@@ -25,7 +31,7 @@ import time
 import urllib.parse
 from xml.etree import ElementTree
 
-from dcvstandin import common
+from dcvstandin import common, relay, xsession
 from dcvstandin.configformats import ConfigError, parse_dcv_conf
 
 CONF_FILE = "/etc/dcv/dcv.conf"
@@ -66,6 +72,13 @@ def load_dcv_conf(path=CONF_FILE):
 
 class WebHandler(common.JsonRequestHandler):
     routes = [("GET", r".*", "web")]
+    rbufsize = 0  # unbuffered: the stream route hands the socket over with nothing read ahead
+
+    def _dispatch(self, method):
+        if method == "GET" and relay.is_websocket_upgrade(self.headers) and self.server.app.is_stream(self):
+            self.close_connection = True
+            return self.server.app.stream(self)
+        return super()._dispatch(method)
 
 
 class ControlHandler(socketserver.StreamRequestHandler):
@@ -83,11 +96,16 @@ class ControlHandler(socketserver.StreamRequestHandler):
 
 class DcvServer:
     def __init__(self, conf_file=CONF_FILE, cert_dir=CERT_DIR, control_socket=CONTROL_SOCKET,
-                 log_file=LOG_FILE, xdcv=XDCV, www_dir=WWW_DIR, bind_host="0.0.0.0"):
+                 log_file=LOG_FILE, xdcv=XDCV, www_dir=WWW_DIR, bind_host="0.0.0.0", launcher=None):
         self.conf_file, self.cert_dir, self.control_socket = conf_file, cert_dir, control_socket
         self.xdcv, self.www_dir, self.bind_host = xdcv, www_dir, bind_host
         self.log = common.setup_logging("dcvserver", log_file)
+        # session processes log next to the server log (/var/log/dcv/session-ID.log)
+        self.launcher = launcher or xsession.DesktopLauncher(
+            self.log, os.path.dirname(os.path.abspath(log_file or LOG_FILE)), xdcv=xdcv)
         self.sessions = {}
+        self.desktops = {}  # session id -> xsession.Desktop (VIRTUAL sessions only)
+        self.pending = set()  # VIRTUAL sessions whose desktop is starting
         self.lock = threading.Lock()
         self.servers = []
 
@@ -133,6 +151,10 @@ class DcvServer:
         for server in self.servers:
             server.shutdown()
             server.server_close()
+        with self.lock:
+            desktops, self.desktops = list(self.desktops.values()), {}
+        for desktop in desktops:
+            self.launcher.stop(desktop)
 
     # -- control socket (dcv CLI) ------------------------------------------------------------
     def _is_admin(self, uid):
@@ -158,19 +180,29 @@ class DcvServer:
                 return {"ok": False, "error": "uid %d is not allowed: not root and not in [security] "
                                               "administrators %s" % (uid, self.settings["administrators"])}
             if command == "create-session":
-                return self._create(request)
-            if command == "close-session":
+                reply = self._create(request)
+                if reply is not None:
+                    return reply
+                self.pending.add(request["id"])
+            elif command == "close-session":
                 if self.sessions.pop(request["id"], None) is None:
                     return {"ok": False, "error": "Session '%s' does not exist" % request["id"]}
-                self.log.info("session %s closed", request["id"])
-                return {"ok": True}
-        return {"ok": False, "error": "unknown command %r" % command}
+                desktop = self.desktops.pop(request["id"], None)
+            else:
+                return {"ok": False, "error": "unknown command %r" % command}
+        # starting or stopping a desktop takes a while: outside the lock, so listings go on
+        if command == "create-session":
+            return self._launch(request)
+        if desktop is not None:
+            self.launcher.stop(desktop)
+        self.log.info("session %s closed", request["id"])
+        return {"ok": True}
 
     def _create(self, request):
         session_id, owner, kind = request["id"], request["owner"], request["type"]
         if not re.fullmatch(r"[A-Za-z0-9._-]+", session_id):
             return {"ok": False, "error": "invalid session id %r" % session_id}
-        if session_id in self.sessions:
+        if session_id in self.sessions or session_id in self.pending:
             return {"ok": False, "error": "Session '%s' already exists" % session_id}
         try:
             pwd.getpwnam(owner)
@@ -182,9 +214,36 @@ class DcvServer:
             return {"ok": False, "error": "a console session already exists"}
         if kind not in ("virtual", "console"):
             return {"ok": False, "error": "type must be virtual or console"}
+        if kind == "virtual":
+            return None  # valid: the caller starts the desktop outside the lock
         self.sessions[session_id] = {"id": session_id, "name": request.get("name") or session_id,
                                      "owner": owner, "type": kind, "created": time.time()}
         self.log.info("session %s (%s) created for %s", session_id, kind, owner)
+        return {"ok": True}
+
+    def _launch(self, request):
+        """Start a VIRTUAL session's X desktop; the session exists only once its display answers."""
+        session_id, owner = request["id"], request["owner"]
+        try:
+            desktop = self.launcher.start(session_id, owner)
+        except (xsession.DesktopError, OSError) as exc:
+            self.log.error("session %s (virtual) for %s not created: %s", session_id, owner, exc)
+            with self.lock:
+                self.pending.discard(session_id)
+            return {"ok": False, "error": "virtual session %s: %s" % (session_id, exc)}
+        with self.lock:
+            self.pending.discard(session_id)
+            # "x11-display" as in `dcv describe-session -j` (AWS DCV Administrator Guide,
+            # "Viewing Amazon DCV sessions")
+            self.sessions[session_id] = {"id": session_id, "name": request.get("name") or session_id,
+                                         "owner": owner, "type": "virtual", "created": time.time(),
+                                         "x11-display": desktop.display}
+            self.desktops[session_id] = desktop
+        self.log.info("session %s (virtual) created for %s on display %s (%s; VNC 127.0.0.1:%s, "
+                      "websockify 127.0.0.1:%s; log %s)", session_id, owner, desktop.display,
+                      "desktop environment started" if desktop.desktop_environment
+                      else "no desktop environment", desktop.vnc_port, desktop.ws_port,
+                      desktop.log_path)
         return {"ok": True}
 
     # -- web port ----------------------------------------------------------------------------
@@ -204,18 +263,23 @@ class DcvServer:
     def authenticate(self, handler):
         """Accept a connection if auth-token-verifier says the token belongs to the owner."""
         query = handler.query()
-        session_id, token = query.get("sessionId", ""), query.get("authToken", "")
+        status, answer = self.verify(query.get("sessionId", ""), query.get("authToken", ""),
+                                     handler.client_address[0])
+        return status, answer, None
+
+    def verify(self, session_id, token, client_address):
+        """(status, answer): 200 when auth-token-verifier says the token belongs to the session owner."""
         with self.lock:
             session = self.sessions.get(session_id)
         if not session:
-            return 404, {"Authenticated": False, "Reason": "no session %r on this server" % session_id}, None
+            return 404, {"Authenticated": False, "Reason": "no session %r on this server" % session_id}
         verifier = self.settings["auth-token-verifier"]
         if not verifier:
             self.log.error("connection to %s refused: no [security] auth-token-verifier, so "
                            "connection tokens cannot be checked", session_id)
-            return 403, {"Authenticated": False, "Reason": "no auth-token-verifier configured"}, None
+            return 403, {"Authenticated": False, "Reason": "no auth-token-verifier configured"}
         body = urllib.parse.urlencode({"sessionId": session_id, "authenticationToken": token,
-                                       "clientAddress": handler.client_address[0]})
+                                       "clientAddress": client_address})
         try:
             context = common.client_context(self.settings["ca-file"] or None, strict=True)
             status, data, _peer = common.https_request(
@@ -224,24 +288,70 @@ class DcvServer:
         except (ssl.SSLError, ssl.CertificateError) as exc:
             self.log.error("auth-token-verifier %s: TLS error (ca-file %s): %s", verifier,
                            self.settings["ca-file"] or "<system>", common.explain_tls_error(exc))
-            return 502, {"Authenticated": False, "Reason": "auth-token-verifier TLS error: %s" % exc}, None
+            return 502, {"Authenticated": False, "Reason": "auth-token-verifier TLS error: %s" % exc}
         except OSError as exc:
             self.log.error("auth-token-verifier %s unreachable: %s", verifier, exc)
-            return 502, {"Authenticated": False, "Reason": "auth-token-verifier unreachable: %s" % exc}, None
+            return 502, {"Authenticated": False, "Reason": "auth-token-verifier unreachable: %s" % exc}
         try:
             root = ElementTree.fromstring(data.decode("utf-8"))
         except ElementTree.ParseError:
             root = None
         if status != 200 or root is None or root.get("result") != "yes":
             self.log.warning("token for session %s rejected by %s", session_id, verifier)
-            return 403, {"Authenticated": False, "Reason": "token rejected by auth-token-verifier"}, None
+            return 403, {"Authenticated": False, "Reason": "token rejected by auth-token-verifier"}
         user = root.findtext("username")
         if user != session["owner"]:
             return 403, {"Authenticated": False,
-                         "Reason": "token user %r is not the session owner" % user}, None
+                         "Reason": "token user %r is not the session owner" % user}
         self.log.info("connection to session %s authenticated for %s via %s", session_id, user, verifier)
         return 200, {"Authenticated": True, "SessionId": session_id, "User": user,
-                     "Verifier": verifier}, None
+                     "Verifier": verifier}
+
+    # -- desktop stream ----------------------------------------------------------------------------
+    def is_stream(self, handler):
+        path = urllib.parse.urlsplit(handler.path).path
+        return path == self.settings["web-url-path"] + "standin/stream"
+
+    def stream(self, handler):
+        """GET <web-url-path>standin/stream?sessionId=&authToken= with Upgrade: websocket.
+
+        Checked like standin/authenticate; then the upgrade request goes unchanged to the
+        session's websockify bridge, whose 101 answer and RFB-over-WebSocket bytes come back.
+        """
+        query = handler.query()
+        session_id = query.get("sessionId", "")
+        status, answer = self.verify(session_id, query.get("authToken", ""), handler.client_address[0])
+        if status != 200:
+            self.log.warning("stream for session %s refused (%d): %s", session_id, status,
+                             answer["Reason"])
+            return handler.respond(status, answer)
+        user, verifier = answer["User"], answer["Verifier"]
+        with self.lock:
+            desktop = self.desktops.get(session_id)
+        if desktop is None:
+            reason = ("session %s has no desktop to stream (only VIRTUAL sessions get an X display "
+                      "in the stand-in)" % session_id)
+            self.log.error("stream for session %s (owner %s) refused (502): %s", session_id, user, reason)
+            return handler.respond(502, {"Authenticated": True, "Reason": reason})
+        backend = None
+        deadline = time.monotonic() + 10  # websockify may still be starting
+        while backend is None:
+            try:
+                backend = socket.create_connection(("127.0.0.1", desktop.ws_port), timeout=10)
+            except OSError as exc:
+                if time.monotonic() > deadline:
+                    reason = "websockify bridge 127.0.0.1:%s unreachable: %s" % (desktop.ws_port, exc)
+                    self.log.error("stream for session %s (owner %s) refused (502): %s", session_id,
+                                   user, reason)
+                    return handler.respond(502, {"Authenticated": True, "Reason": reason})
+                time.sleep(0.2)
+        with backend:
+            backend.sendall(relay.request_head(handler))
+            self.log.info("stream for session %s (owner %s) opened via %s", session_id, user, verifier)
+            sent, received = relay.pipe(handler.connection, backend)
+        self.log.info("stream for session %s (owner %s) closed (%d bytes in, %d bytes out)",
+                      session_id, user, sent, received)
+        return None
 
 
 def main(argv=None):
@@ -255,7 +365,13 @@ def main(argv=None):
         server.log.error("refusing to start: %s", exc)
         return 1
     common.notify_ready()
-    threading.Event().wait()
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):  # systemctl stop: end the sessions' desktops too
+        signal.signal(sig, lambda *_args: stopping.set())
+    while not stopping.wait(1):
+        pass
+    server.log.info("stopping: closing the sessions' desktops")
+    server.stop()
     return 0
 
 

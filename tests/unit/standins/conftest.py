@@ -1,11 +1,14 @@
 """Fixtures for the stand-ins' own tests: a throw-away PKI, free loopback ports, and
 in-process broker / DCV server / agent / gateway wired together on 127.0.0.1."""
 
+import base64
 import datetime
+import hashlib
 import ipaddress
 import os
 import socket
 import sys
+import threading
 import time
 import types
 
@@ -172,6 +175,80 @@ def make_broker(tmp_path, ports, pki):
         broker.stop()
 
 
+class FakeBridge:
+    """Stands in for a session's websockify + x11vnc: answers the WebSocket upgrade with 101 (RFC 6455
+    accept key) and then echoes every byte.  Records the request heads and the bytes it received."""
+
+    GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    def __init__(self):
+        self.heads, self.received = [], b""
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        with conn:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    self.received += data
+                    return
+                data += chunk
+            head, _sep, rest = data.partition(b"\r\n\r\n")
+            self.heads.append(head + b"\r\n\r\n")
+            key = [line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"sec-websocket-key:")]
+            accept = base64.b64encode(hashlib.sha1((key[0] if key else b"") + self.GUID).digest())
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+            if rest:
+                self.received += rest
+                conn.sendall(rest)
+            while True:
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                self.received += chunk
+                conn.sendall(chunk)
+
+    def close(self):
+        self.sock.close()
+
+
+class FakeLauncher:
+    """Stands in for xsession.DesktopLauncher in the chain tests: no X, no processes; every VIRTUAL
+    session's websockify port is the FakeBridge."""
+
+    def __init__(self, bridge):
+        self.bridge, self.started, self.stopped = bridge, [], []
+
+    def start(self, session_id, owner):
+        desktop = types.SimpleNamespace(session_id=session_id, owner=owner,
+                                        display=":%d" % (10 + len(self.started)), vnc_port=None,
+                                        ws_port=self.bridge.port, desktop_environment=False,
+                                        log_path="(fake)")
+        self.started.append(desktop)
+        return desktop
+
+    def stop(self, desktop):
+        self.stopped.append(desktop.session_id)
+
+
 class Stack:
     """Broker, DCV server, agent and gateway on loopback, all trusting CA 'main'."""
 
@@ -200,8 +277,11 @@ class Stack:
             "ca-file = \"%(ca)s\"\n") % dict(ports, user=self.user, ca=self.ca))
         self.xdcv = write(tmp_path / "Xdcv", "#!/bin/sh\nexit 1\n", 0o755)
         self.socket = str(tmp_path / "run" / "control.sock")
+        self.bridge = FakeBridge()
+        self.launcher = FakeLauncher(self.bridge)
         self.dcv = DcvServer(self.dcv_conf, str(dcv_dir), self.socket, str(tmp_path / "dcv.log"),
-                             xdcv=self.xdcv, www_dir=str(tmp_path / "nowww"), bind_host="127.0.0.1")
+                             xdcv=self.xdcv, www_dir=str(tmp_path / "nowww"), bind_host="127.0.0.1",
+                             launcher=self.launcher)
         self.dcv.start()
         self.agent_conf = self.write_agent_conf(self.ca)
         self.agent = Agent(self.agent_conf, self.dcv_conf, str(tmp_path / "agent-state.json"),
@@ -240,6 +320,7 @@ class Stack:
     def stop(self):
         self.gateway.stop()
         self.dcv.stop()
+        self.bridge.close()
 
 
 @pytest.fixture

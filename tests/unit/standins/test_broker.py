@@ -147,3 +147,109 @@ def test_token_verification_rejects_unknown_tokens(make_broker, pki):
                            pki.ca("main"), body="sessionId=s&authenticationToken=t&clientAddress=1.1.1.1",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 200 and data.decode().startswith('<auth result="no">')
+
+
+# -- CreateSessions Requirements (sm-dev "CreateSessions") ------------------------------------------------------
+
+SERVER_PROPERTIES = {"Id": "srv-1", "Hostname": "dcv1", "Version": "2025.0.20103",
+                     "SessionManagerAgentVersion": "2025.0.886", "Host.Os.Family": "linux",
+                     "Host.Memory.TotalBytes": 17179869184, "Host.CpuInfo.NumberOfCpus": 8}
+SERVER_TAGS = {"pool": "gpu", "color": "pink"}
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("server:Hostname = 'dcv1'", True),
+    ("server:Hostname = 'dcv2'", False),
+    ("server:Id = 'srv-1' and server:Host.Os.Family = 'linux'", True),
+    # the example of sm-dev "CreateSessions"
+    ("tag:color = 'pink' and (server:Host.Os.Family = 'windows' or tag:color := 'red')", False),
+    ("tag:color = 'pink' and (server:Host.Os.Family = 'linux' or tag:color := 'red')", True),
+    ("server:Host.Memory.TotalBytes > 1024", True),
+    ("server:Host.Memory.TotalBytes >= 17179869185", False),
+    ("server:Host.CpuInfo.NumberOfCpus <= 8 and server:Host.CpuInfo.NumberOfCpus < 9", True),
+    ("not server:Hostname != 'dcv1'", True),
+    ("NOT (tag:pool = 'cpu' OR tag:pool = 'big')", True),
+    ("tag:color := 'in'", True),
+    ("tag:color := 'p%k'", True),
+    ("tag:missing = 'x'", False),
+    ("server:Host.Aws.Region = 'eu-west-1'", False),  # documented family, not reported: no match
+])
+def test_requirements_grammar(expression, expected):
+    from dcvstandin.broker import parse_requirements, requirements_match
+    assert requirements_match(parse_requirements(expression), SERVER_PROPERTIES, SERVER_TAGS) is expected
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("server:Host.Hostname = 'dcv1'", r"server property 'Host.Hostname' does not exist.*server:Hostname = 'dcv1'"),
+    ("server:Ip = '10.0.0.1'", "server property 'Ip' does not exist"),
+    ("server:Hostname == 'dcv1'", "expected a 'quoted' value"),
+    ("server:Hostname = 'dcv1' and", "expected operand"),
+    ("(server:Hostname = 'dcv1'", "expected rparen"),
+    ("server:Hostname = dcv1", "expected a 'quoted' value"),
+    ("", "empty"),
+])
+def test_requirements_the_product_refuses(expression, message):
+    from dcvstandin.broker import RequirementError, parse_requirements
+    with pytest.raises(RequirementError, match=message):
+        parse_requirements(expression)
+
+
+# -- persistence keys (sm-admin "Configuring broker persistence", "Broker configuration file") ----------------
+
+def test_persistence_keys_are_accepted_and_the_log_says_state_stays_in_memory(make_broker, tmp_path):
+    make_broker(extra="enable-persistence = true\npersistence-db = dynamodb\ndynamodb-region = eu-west-1\n"
+                      "dynamodb-table-rcu = 10\ndynamodb-table-wcu = 10\ndynamodb-table-name-prefix = DcvSm-\n"
+                      "jdbc-connection-url = jdbc:mysql://db:3306/dcv?createDatabaseIfNotExist=true\n"
+                      "jdbc-user = dcv\njdbc-password = secret\n")
+    log = (tmp_path / "broker.log").read_text()
+    assert "persistence is not modelled by the stand-in" in log and "in memory" in log
+    assert "unknown property" not in log
+
+
+# -- unregister-api-client deactivates (sm-admin "unregister-api-client") -------------------------------------
+
+def test_unregister_api_client_deactivates_the_client(make_broker, pki, capsys):
+    ca = pki.ca("main")
+    broker = make_broker()
+    client_id, secret = register_client(broker, capsys)
+    assert token(broker, ca, client_id, secret)[0] == 200
+    assert brokercli.main(["--properties", broker.properties_file, "--state-dir", broker.state_dir,
+                           "unregister-api-client", "--client-id", client_id]) == 0
+    assert capsys.readouterr().out == "Client %s unregistered.\n" % client_id
+    assert brokercli.main(["--properties", broker.properties_file, "--state-dir", broker.state_dir,
+                           "describe-api-clients"]) == 0
+    listed = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert listed == [{"name": "automation", "id": client_id, "active": False}]
+    assert token(broker, ca, client_id, secret)[0] == 401
+
+
+def test_broker_java_home_must_hold_bin_java(make_broker, tmp_path):
+    # sm-admin "Broker configuration file": with broker-java-home set the broker runs <broker-java-home>/bin/java
+    missing = tmp_path / "no-jdk"
+    with pytest.raises(ConfigError, match=r"broker-java-home = %s: %s/bin/java does not exist" % (missing, missing)):
+        make_broker(extra="broker-java-home = %s\n" % missing)
+    home = tmp_path / "jdk-11"
+    (home / "bin").mkdir(parents=True)
+    java = home / "bin" / "java"
+    java.write_text("#!/bin/sh\n")
+    java.chmod(0o644)
+    with pytest.raises(ConfigError, match="is not executable"):
+        make_broker(extra="broker-java-home = %s\n" % home)
+    java.chmod(0o755)
+    broker = make_broker(extra="broker-java-home = %s\n" % home)
+    assert broker.settings["broker-java-home"] == str(home)
+    assert "broker-java-home = %s: the real broker would run %s" % (home, java) in (tmp_path / "broker.log").read_text()
+
+
+def test_refusal_to_start_is_logged(tmp_path, ports, pki, helpers, monkeypatch):
+    from dcvstandin import broker as broker_module
+    path = helpers.write(tmp_path / "b.properties",
+                         helpers.broker_properties(ports, pki, "broker-java-home = /nonexistent/jdk\n"), 0o640)
+    log = tmp_path / "b.log"
+    original = broker_module.Broker.__init__
+    # the properties file belongs to the test user, so the stand-in is told to expect that owner
+    monkeypatch.setattr(broker_module.Broker, "__init__", lambda self, *args, **kwargs: original(
+        self, *args, **dict(kwargs, owner_uid=os.getuid(), owner_gid=os.getgid())))
+    assert broker_module.main(["--properties", path, "--state-dir", str(tmp_path), "--log-file", str(log)]) == 1
+    assert "refusing to start: broker-java-home = /nonexistent/jdk: /nonexistent/jdk/bin/java does not exist" \
+        in log.read_text()

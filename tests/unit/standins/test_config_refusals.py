@@ -133,3 +133,70 @@ def test_dcv_server_sessions_administrators_and_xdcv(tmp_path, pki):
         assert "console session already exists" in server.control(request, 0)["error"]
     finally:
         server.stop()
+
+
+# sm-admin "Release notes and document history for Amazon DCV Session Manager": max_virtual_sessions and
+# max_concurrent_sessions_per_user (2021.0-10242), enable_query_logged_in_users (2025.0-539) are [agent] keys.
+def test_agent_accepts_the_keys_of_the_release_notes(tmp_path):
+    settings = agent_conf(tmp_path, AGENT + "max_virtual_sessions = 4\nmax_concurrent_sessions_per_user = 0\n"
+                                            "enable_query_logged_in_users = true\n")
+    assert (settings["max_virtual_sessions"], settings["max_concurrent_sessions_per_user"],
+            settings["enable_query_logged_in_users"]) == (4, 0, True)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("max_virtual_sessions = -1", "max_virtual_sessions must be a non-negative integer"),
+    ("max_virtual_sessions = '4'", "max_virtual_sessions must be a int"),
+    ("max_concurrent_sessions_per_user = true", "max_concurrent_sessions_per_user must be a int"),
+    ("enable_query_logged_in_users = 'yes'", "enable_query_logged_in_users must be a bool"),
+    ("broker_update_interval = 0", "broker_update_interval must be a positive number of seconds"),
+])
+def test_agent_checks_the_types_of_those_keys(tmp_path, line, message):
+    with pytest.raises(ConfigError, match=message):
+        agent_conf(tmp_path, AGENT + line + "\n")
+
+
+# gw-admin "Configuration File Reference": listen endpoints are socket addresses in IP address syntax.
+@pytest.mark.parametrize("endpoint", ["gateway.example.internal:8443", "localhost:8443", "256.1.1.1:8443",
+                                      "[gw]:8443", "[10.0.0.1]:8443", "::1:8443"])
+def test_gateway_refuses_host_names_as_listen_endpoints(tmp_path, endpoint):
+    with pytest.raises(ConfigError, match="is not a socket address IP:port"):
+        gateway_conf(tmp_path, GATEWAY.replace('"0.0.0.0:8443"', '"%s"' % endpoint))
+
+
+@pytest.mark.parametrize("endpoint", ["0.0.0.0:8443", "[::]:8443", "10.1.2.3:443", "[fe80::1]:8443"])
+def test_gateway_accepts_ip_socket_addresses(tmp_path, endpoint):
+    conf, _warnings, _path = gateway_conf(tmp_path, GATEWAY.replace('"0.0.0.0:8443"', '"%s"' % endpoint))
+    assert conf["gateway"]["web-listen-endpoints"] == [endpoint]
+
+
+# gw-admin "Configuration File Reference": without cert-file the gateway generates a self-signed certificate;
+# cert-file and cert-key-file go together.
+def test_gateway_without_a_certificate_serves_a_self_signed_one(tmp_path, ports):
+    import ssl
+
+    from dcvstandin import common
+    from dcvstandin.gateway import Gateway
+    text = ("[gateway]\nweb-listen-endpoints = [\"127.0.0.1:%(web)d\"]\n[health-check]\nbind-addr = \"127.0.0.1\"\n"
+            "port = %(health)d\n[resolver]\nurl = \"https://broker:8447\"\n") % ports
+    _conf, warnings, path = gateway_conf(tmp_path, text)
+    assert any("no cert-file/cert-key-file" in w and "self-signed" in w for w in warnings)
+    gateway = Gateway(path, str(tmp_path / "gateway.log"))
+    gateway.start()
+    try:
+        # a strict client refuses the generated certificate; a client that trusts nothing in particular gets it
+        with pytest.raises(ssl.SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+            common.https_request("GET", "https://127.0.0.1:%d/" % ports["web"], common.client_context(None))
+        status, _body, _peer = common.https_request("GET", "https://127.0.0.1:%d/" % ports["web"],
+                                                    common.client_context(None, False))
+        assert 200 <= status < 600  # TLS worked (what is served there does not matter here)
+    finally:
+        gateway.stop()
+    assert "generated self-signed certificate" in (tmp_path / "gateway.log").read_text()
+
+
+@pytest.mark.parametrize("drop", ["cert-file", "cert-key-file"])
+def test_gateway_refuses_a_certificate_without_its_key_and_the_other_way_round(tmp_path, drop):
+    text = "\n".join(line for line in GATEWAY.splitlines() if not line.startswith(drop + " ")) + "\n"
+    with pytest.raises(ConfigError, match="set both or neither"):
+        gateway_conf(tmp_path, text)

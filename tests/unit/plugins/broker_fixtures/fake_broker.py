@@ -48,6 +48,8 @@ class BrokerState:
         self.polls_until_ready = 1        # describeSessions answers CREATING this many times first
         self.never_ready_reason = None    # keep new sessions in CREATING with this StateReason
         self.create_failure_reason = None
+        self.requirements = []            # the Requirements of every CreateSessions request, in order
+        self.create_requests = []         # every CreateSessions request as the broker received it
         self.connection_token_style = 'jwt'   # 'jwt' (carries exp) or 'opaque'
         self.connection_token_minutes = 60
         self.web_url_path = '/'
@@ -83,6 +85,38 @@ class BrokerState:
             '_polls_left': 0,
         }
         return session_id
+
+
+# sm-dev "CreateSessions": the optional request parameters and their documented types
+CREATE_FIELD_TYPES = {
+    'Requirements': 'string', 'InitFile': 'string', 'AutorunFile': 'string', 'PermissionsFile': 'base64 string',
+    'StorageRoot': 'string', 'MaxConcurrents': 'integer', 'DcvGlEnabled': 'boolean', 'EnqueueRequest': 'boolean',
+    'DisableRetryOnFailure': 'boolean', 'AutorunFileArguments': 'array of strings',
+}
+
+
+def create_field_problem(request):
+    """Why the broker would refuse a CreateSessions request for the type of one of its fields, or None."""
+    for key, kind in sorted(CREATE_FIELD_TYPES.items()):
+        if key not in request:
+            continue
+        value = request[key]
+        if kind == 'integer':
+            ok = isinstance(value, int) and not isinstance(value, bool)
+        elif kind == 'boolean':
+            ok = isinstance(value, bool)
+        elif kind == 'array of strings':
+            ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        else:
+            ok = isinstance(value, str)
+            if ok and kind == 'base64 string':
+                try:
+                    base64.b64decode(value.encode('ascii'), validate=True)
+                except (ValueError, UnicodeError):
+                    ok = False
+        if not ok:
+            return '%s: expected %s, got %r' % (key, kind, value)
+    return None
 
 
 def public(session):
@@ -168,12 +202,14 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.state
         successful, unsuccessful = [], []
         for request in payload:
-            if state.create_failure_reason:
-                unsuccessful.append({'CreateSessionRequestData': request,
-                                     'FailureReason': state.create_failure_reason})
+            state.create_requests.append(request)
+            reason = state.create_failure_reason or create_field_problem(request)
+            if reason:
+                unsuccessful.append({'CreateSessionRequestData': request, 'FailureReason': reason})
                 continue
+            state.requirements.append(request.get('Requirements'))
             hostname = 'dcv1.lab.internal'
-            match = re.search(r"server:Host\.Hostname\s*=\s*'([^']+)'", request.get('Requirements') or '')
+            match = re.search(r"server:Hostname\s*=\s*'([^']+)'", request.get('Requirements') or '')
             if match:
                 hostname = match.group(1)
             session_id = state.add_session(request['Owner'], request['Name'], request['Type'], 'CREATING',

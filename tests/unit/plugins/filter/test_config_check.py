@@ -119,11 +119,41 @@ def test_gateway_nonexistent_key_refused():
     assert "web-port" in result["errors"][0]
 
 
-@pytest.mark.parametrize("endpoint,ok", [("0.0.0.0:8443", True), ("[::]:8443", True), ("gw:443", True),
+# gw-admin "Configuration File Reference": listen endpoints are socket addresses in IP address syntax, so a host
+# name (even one that resolves) is refused like a URL.
+@pytest.mark.parametrize("endpoint,ok", [("0.0.0.0:8443", True), ("[::]:8443", True), ("10.0.0.5:8443", True),
+                                         ("[fe80::1]:8443", True), ("gw:443", False),
+                                         ("gateway.example.internal:8443", False), ("localhost:8443", False),
+                                         ("999.1.1.1:8443", False), ("[10.0.0.5]:8443", False),
                                          ("https://0.0.0.0:8443", False), ("0.0.0.0", False),
                                          ("0.0.0.0:70000", False)])
 def test_socket_addresses(endpoint, ok):
     assert (catalog.socket_address_problems([endpoint], "dcv_gateway_web_listen_endpoints") == []) is ok
+
+
+def test_host_name_endpoint_names_the_variable_and_the_fix():
+    problems = catalog.socket_address_problems(["gateway.example.internal:8443"], "dcv_gateway_web_listen_endpoints")
+    assert len(problems) == 1
+    assert problems[0].startswith("dcv_gateway_web_listen_endpoints: 'gateway.example.internal:8443'")
+    assert '"0.0.0.0:8443"' in problems[0] and "not a host name" in problems[0]
+
+
+# sm-admin "Release notes and document history for Amazon DCV Session Manager": [agent] max_virtual_sessions,
+# max_concurrent_sessions_per_user (2021.0-10242) and enable_query_logged_in_users (2025.0-539).
+def test_agent_keys_of_the_release_notes_are_accepted():
+    from ansible_collections.dcvkit.session_manager.plugins.filter.config_check import dcv_agent_setting_problems
+    result = dcv_agent_setting_problems({"agent": {"max_virtual_sessions": 4, "max_concurrent_sessions_per_user": 0,
+                                                   "enable_query_logged_in_users": True}})
+    assert result == {"errors": [], "warnings": []}
+
+
+@pytest.mark.parametrize("key,value", [("max_virtual_sessions", -1), ("max_virtual_sessions", "4"),
+                                       ("max_concurrent_sessions_per_user", True),
+                                       ("enable_query_logged_in_users", "yes")])
+def test_agent_keys_of_the_release_notes_are_type_checked(key, value):
+    from ansible_collections.dcvkit.session_manager.plugins.filter.config_check import dcv_agent_setting_problems
+    errors = dcv_agent_setting_problems({"agent": {key: value}})["errors"]
+    assert len(errors) == 1 and errors[0].startswith("dcv_agent_extra_settings: [agent] %s must be" % key)
 
 
 def test_ini_checks():
@@ -194,3 +224,22 @@ def test_ini_pending_writes_everything_into_a_file_that_does_not_parse_or_is_mis
     items = [{"section": "security", "option": "ca-file", "value": '"/etc/dcv/ca.pem"'}]
     assert ini_pending(items, "no section header\nkey=value\n") == items
     assert ini_pending(items, "") == items
+
+
+@pytest.mark.parametrize("extra,refused", [
+    ({"security": {"no-tls-strict": True}}, True),
+    ({"security": {"no-tls-strict": "true"}}, True),
+    ({"security": {"no-tls-strict": False}}, False),
+    ({"security": {"tls-strict": False}}, True),
+    ({"connectivity": {"no-verify-ssl": True}}, True),
+    ({"clipboard": {"primary-selection-copy": True}}, False),
+    ({"security": {"authentication": "system"}}, False),
+])
+def test_dcv_conf_settings_that_switch_verification_off(extra, refused):
+    from ansible_collections.dcvkit.session_manager.plugins.filter.config_check import dcv_ini_settings_problems
+    problems = dcv_ini_settings_problems(extra, extra, {})
+    assert bool(problems) is refused, problems
+    if refused:
+        assert problems[0].startswith("dcv_server_extra_settings: [")
+        assert "dcv_allow_insecure_tls: true" in problems[0]
+    assert dcv_ini_settings_problems(extra, extra, {}, allow_insecure=True) == []

@@ -156,3 +156,23 @@ def test_value_that_cannot_be_evaluated_is_named_not_raised():
     errors = dcv_wiring(REFERENCE_GROUPS, hostvars)["errors"]
     assert errors == ["host host-b: dcv_host_addresses cannot be evaluated in this playbook ('ansible_facts' is "
                       "undefined); give it a fixed value in the inventory (facts are not gathered by every playbook)"]
+
+
+@pytest.mark.parametrize("groups", [
+    {"dcv_brokers": ["a"], "dcv_servers": ["a"]},
+    {"dcv_brokers": ["a", "b"], "dcv_gateways": ["a"], "dcv_servers": ["c", "b"]},
+])
+def test_broker_beside_a_dcv_server_is_refused(groups):
+    # sm-admin "Step 2: Set up the Amazon DCV Session Manager broker": the broker goes on a host separate from the
+    # agent and the DCV server
+    hostvars = {"a": {"dcv_gateway_public_names": ["gw.example.com"]}, "b": {}, "c": {}}
+    errors = dcv_wiring(groups, hostvars)["errors"]
+    shared = [host for host in groups["dcv_brokers"] if host in groups["dcv_servers"]][0]
+    message = [e for e in errors if "dcv_brokers and dcv_servers" in e]
+    assert message == ["host %s is in both dcv_brokers and dcv_servers: the broker must run on a host of its own, "
+                       "never beside a DCV server and its agent (sm-admin \"Step 2: Set up the Amazon DCV Session "
+                       "Manager broker\"); remove %s from dcv_brokers or from dcv_servers" % (shared, shared)]
+
+
+def test_broker_and_gateway_may_share_a_host():
+    assert dcv_wiring(REFERENCE_GROUPS, REFERENCE_HOSTVARS)["errors"] == []

@@ -60,12 +60,44 @@ def test_pick_reusable_honours_name_type_and_server():
 
 
 def test_requirements_for():
+    # sm-dev "CreateSessions": the host name is the server property Hostname (server:Hostname), there is no
+    # server:Host.Hostname; the caller's own expression is joined to the pin with 'and' in parentheses.
     assert broker_sessions.requirements_for() is None
-    assert broker_sessions.requirements_for('dcv1') == "server:Host.Hostname = 'dcv1'"
-    assert broker_sessions.requirements_for('dcv1', "server:Ip = '10.0.0.1'") == \
-        "server:Host.Hostname = 'dcv1' and (server:Ip = '10.0.0.1')"
+    assert broker_sessions.requirements_for('dcv1') == "server:Hostname = 'dcv1'"
+    assert broker_sessions.requirements_for('dcv1', "tag:pool = 'gpu' or tag:pool = 'cpu'") == \
+        "server:Hostname = 'dcv1' and (tag:pool = 'gpu' or tag:pool = 'cpu')"
+    assert broker_sessions.requirements_for(None, "server:Host.Os.Family = 'linux'") == \
+        "server:Host.Os.Family = 'linux'"
     with pytest.raises(ValueError):
         broker_sessions.requirements_for("x' or 'a' = 'a")
+    with pytest.raises(ValueError, match='server:Host.Hostname is not a server property.*server:Hostname'):
+        broker_sessions.requirements_for('dcv1', "server:Host.Hostname = 'dcv1'")
+
+
+@pytest.mark.parametrize('expression', [
+    # the example of sm-dev "CreateSessions", and each documented property family and operator
+    "tag:color = 'pink' and (server:Host.Os.Family = 'windows' or tag:color := 'red')",
+    "server:Host.Memory.TotalBytes > 1024",
+    "server:Id = 'abc' or server:Version != '2025.0' or server:SessionManagerAgentVersion >= '2024'",
+    "not (server:Host.Swap.UsedBytes <= 0) and server:Host.CpuLoadAverage.OneMinute < 2.5",
+    "server:Host.Aws.Region = 'eu-west-1' and server:Host.CpuInfo.NumberOfCpus >= 4",
+    "server:Hostname = 'dcv1.example.internal' and tag:team = 'r\\'n\\'d'",
+])
+def test_documented_requirements_pass(expression):
+    assert broker_sessions.requirements_problems(expression) == []
+
+
+@pytest.mark.parametrize('expression, words', [
+    ("server:Host.Hostname = 'dcv1'", ['server:Host.Hostname', 'server:Hostname']),
+    ("server:Ip = '10.0.0.1'", ['server:Ip', 'Host.Os.*']),
+    ("server:Host.Gpus = 'x'", ['server:Host.Gpus']),
+    ("server:Hostname = 'dcv1", ['unterminated']),
+    ("(server:Hostname = 'dcv1'", ['parentheses']),
+])
+def test_undocumented_requirements_are_refused(expression, words):
+    problems = ' '.join(broker_sessions.requirements_problems(expression))
+    for word in words:
+        assert word in problems
 
 
 @pytest.mark.parametrize('path, expected', [
@@ -148,3 +180,57 @@ def test_server_summary_prefers_the_http_endpoint():
     assert (summary['hostname'], summary['ip'], summary['port'], summary['web_url_path']) == \
         ('dcv1', '10.0.0.5', 9443, '/dcv')
     assert broker_sessions.server_summary({})['web_url_path'] == '/'
+
+
+# sm-dev "CreateSessions": MaxConcurrents (integer), InitFile, AutorunFile, StorageRoot (strings),
+# AutorunFileArguments (array of strings), PermissionsFile (Base64-encoded contents), DcvGlEnabled and EnqueueRequest
+# (booleans); InitFile, AutorunFile, AutorunFileArguments and DcvGlEnabled are not supported with Linux console
+# sessions. sm-cli "create-session": at most 1 to 100 concurrent clients.
+def test_create_session_fields_carry_the_documented_names_and_types():
+    fields, problems = broker_sessions.create_session_fields('virtual', dict(
+        max_concurrents=2, init_file='init.sh', autorun_file='app.sh', autorun_file_arguments=['-a', 'b c'],
+        permissions='[permissions]\n%owner% allow builtin\n', dcv_gl_enabled=True, enqueue_request=False,
+        storage_root='/home/carol/storage', owner='carol', name=None))
+    assert problems == []
+    assert fields == {
+        'MaxConcurrents': 2, 'InitFile': 'init.sh', 'AutorunFile': 'app.sh', 'AutorunFileArguments': ['-a', 'b c'],
+        'PermissionsFile': base64.b64encode(b'[permissions]\n%owner% allow builtin\n').decode('ascii'),
+        'DcvGlEnabled': True, 'EnqueueRequest': False, 'StorageRoot': '/home/carol/storage'}
+
+
+def test_create_session_fields_leave_out_what_is_not_given():
+    assert broker_sessions.create_session_fields('CONSOLE', dict(max_concurrents=None, owner='a')) == ({}, [])
+    assert broker_sessions.create_session_fields('console', dict(max_concurrents=3, storage_root='/s',
+                                                                 enqueue_request=True)) == (
+        {'MaxConcurrents': 3, 'StorageRoot': '/s', 'EnqueueRequest': True}, [])
+
+
+@pytest.mark.parametrize('session_type, options, words', [
+    ('console', dict(init_file='init.sh'), 'init_file (CreateSessions InitFile) is supported with virtual sessions only'),
+    ('console', dict(autorun_file='a.sh'), 'autorun_file (CreateSessions AutorunFile) is supported with virtual'),
+    ('console', dict(dcv_gl_enabled=False), 'dcv_gl_enabled (CreateSessions DcvGlEnabled) is supported with virtual'),
+    ('virtual', dict(autorun_file_arguments=['x']), 'autorun_file_arguments are the arguments of the AutorunFile: '
+                                                    'set autorun_file too'),
+    ('virtual', dict(max_concurrents=0), 'max_concurrents is 0: the maximum number of concurrent clients'),
+    ('virtual', dict(max_concurrents=101), 'must be between 1 and 100'),
+    ('virtual', dict(max_concurrents='2'), "max_concurrents must be a whole number (CreateSessions MaxConcurrents; "
+                                           "got '2')"),
+    ('virtual', dict(max_concurrents=True), 'max_concurrents must be a whole number'),
+    ('virtual', dict(dcv_gl_enabled='yes'), 'dcv_gl_enabled must be true or false'),
+    ('virtual', dict(autorun_file='a.sh', autorun_file_arguments='-x'), 'autorun_file_arguments must be a list'),
+    ('virtual', dict(autorun_file='a.sh', autorun_file_arguments=[1]), 'must be a list of strings'),
+    ('virtual', dict(storage_root=' '), 'storage_root is empty; leave it out to send no StorageRoot'),
+])
+def test_create_session_fields_refuse_what_the_broker_would(session_type, options, words):
+    fields, problems = broker_sessions.create_session_fields(session_type, options)
+    assert len(problems) == 1 and words in problems[0], problems
+
+
+def test_create_session_problems_name_the_callers_variables():
+    names = {'init_file': 'dcv_session_init_file', 'autorun_file': 'dcv_session_autorun_file',
+             'autorun_file_arguments': 'dcv_session_autorun_file_arguments'}
+    _fields, problems = broker_sessions.create_session_fields(
+        'console', dict(init_file='i.sh', autorun_file_arguments=['a']), names)
+    assert problems[0].startswith('dcv_session_init_file (CreateSessions InitFile)')
+    assert problems[-1] == ('dcv_session_autorun_file_arguments are the arguments of the AutorunFile: set '
+                            'dcv_session_autorun_file too, or leave them out')

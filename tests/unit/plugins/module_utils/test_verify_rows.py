@@ -3,6 +3,8 @@
 
 import json
 
+import pytest
+
 from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_wiring
 from ansible_collections.dcvkit.session_manager.plugins.filter import verify_report
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import verify_live as L
@@ -126,6 +128,32 @@ def test_wrong_ca_on_agent_names_ca_file_and_fix():
     assert not row["ok"]
     assert "not signed by the CA in agent.conf ca_file = /etc/dcv-session-manager-agent/ca.pem" in row["result"]
     assert "dcv_ca_path" in row["result"]
+
+
+# sm-admin "Step 5: Verify the installations": grep 'sessionsUpdateResponse' agent.log | tail -1 | grep -o success.
+# The product's log format is its own (not the stand-in's "result=success"); any last line with success is healthy.
+REAL_LOOKING_SUCCESS = ('2025-11-12 09:15:02,114 INFO  [dcv_session_manager_agent::broker] sessionsUpdateResponse: '
+                        'SessionsUpdateResponse { request_id: "2f0c9a8e-7d1b-4c55-9f43-0b3c1f2e6a77", '
+                        'result: "success" }')
+REAL_LOOKING_FAILURE = ('2025-11-12 09:15:32,118 ERROR [dcv_session_manager_agent::broker] sessionsUpdateResponse: '
+                        'request failed: error sending request for url (https://host-a.test:8445/agent/'
+                        'sessions-update): invalid peer certificate: UnknownIssuer')
+
+
+@pytest.mark.parametrize("line,ok", [
+    (REAL_LOOKING_SUCCESS, True),
+    ("x sessionsUpdateResponse: sessions=0 commands=0 result=success", True),  # the stand-in's own format
+    (REAL_LOOKING_FAILURE, False),
+    ("2025-11-12 09:16:02,001 WARN sessionsUpdateResponse: result: \"unsuccessful\"", False),
+])
+def test_agent_health_is_the_documented_success_check(line, ok):
+    assert R.agent_report_succeeded(line) is ok
+    hosts = healthy_hosts()
+    hosts["b"]["live"]["files"][L.AGENT_LOG]["lines"] = [line]
+    row = rows_by_link(hosts)[("agent -> broker (TLS, registration)", "b")]
+    assert row["ok"] is ok, row["result"]
+    if not ok:
+        assert "the agent's last report failed" in row["result"]
 
 
 def test_stopped_broker_named_on_every_link_that_needs_it():

@@ -55,8 +55,8 @@ def test_reports_files_directories_links_and_missing_paths(tree):
     assert "ansible_facts" not in result
 
 
-def test_passwd_has_the_shape_of_getent(tree):
-    facts = read(tree, passwd=True)["ansible_facts"]["getent_passwd"]
+def test_accounts_have_the_shape_of_getent_passwd(tree):
+    facts = read(tree, accounts=True)["ansible_facts"]["getent_passwd"]
     entry = pwd.getpwuid(0)
     assert facts[entry.pw_name] == [entry.pw_passwd, "0", str(entry.pw_gid), entry.pw_gecos, entry.pw_dir,
                                     entry.pw_shell]

@@ -86,9 +86,29 @@ def test_other_type_or_server_is_not_reused(broker, pki):
 
 
 def test_server_hostname_becomes_a_requirement(broker, pki):
+    # sm-dev "CreateSessions": the server pin is the documented property Hostname
     result = run(broker, pki, owner='alice', server_hostname='dcv7.lab.internal')
     assert not result.failed, result.get('msg')
     assert result['server']['hostname'] == 'dcv7.lab.internal'
+    assert broker.state.requirements == ["server:Hostname = 'dcv7.lab.internal'"]
+
+
+def test_requirements_are_joined_to_the_server_pin(broker, pki):
+    # sm-dev "CreateSessions": a free Requirements expression (tag:KEY, server properties, and/or/not)
+    result = run(broker, pki, owner='alice', server_hostname='dcv7.lab.internal',
+                 requirements="tag:pool = 'gpu' or server:Host.Memory.TotalBytes >= 17179869184")
+    assert not result.failed, result.get('msg')
+    assert broker.state.requirements == [
+        "server:Hostname = 'dcv7.lab.internal' and (tag:pool = 'gpu' or server:Host.Memory.TotalBytes >= 17179869184)"]
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_unknown_server_property_is_refused_before_the_broker_is_asked(broker, pki, check_mode):
+    # sm-dev "CreateSessions" lists no Host.Hostname server property
+    result = run(broker, pki, check_mode=check_mode, owner='alice', requirements="server:Host.Hostname = 'dcv1'")
+    assert result.failed
+    assert 'server:Host.Hostname is not a server property' in result['msg'] and 'server:Hostname' in result['msg']
+    assert api_calls(broker, '/createSessions') == [] and broker.state.requirements == []
 
 
 def test_session_that_never_becomes_ready_fails_with_the_reason(broker, pki):
@@ -309,3 +329,51 @@ def test_known_session_that_is_gone_is_not_replaced(broker, pki):
 def test_argument_errors(broker, pki, args, message):
     result = run(broker, pki, **args)
     assert result.failed and message in result['msg']
+
+
+def test_create_session_options_reach_the_broker(broker, pki):
+    # sm-dev "CreateSessions": the optional request parameters, with their documented types
+    result = run(broker, pki, owner='carol', type='virtual', max_concurrents=2, init_file='init.sh',
+                 autorun_file='cad.sh', autorun_file_arguments=['--project', 'bridge'],
+                 permissions='[permissions]\n%owner% allow builtin\n', dcv_gl_enabled=False, enqueue_request=True,
+                 storage_root='/home/carol/storage')
+    assert not result.failed, result.get('msg')
+    assert broker.state.create_requests == [{
+        'Name': 'carol-desktop', 'Owner': 'carol', 'Type': 'VIRTUAL', 'MaxConcurrents': 2, 'InitFile': 'init.sh',
+        'AutorunFile': 'cad.sh', 'AutorunFileArguments': ['--project', 'bridge'],
+        'PermissionsFile': 'W3Blcm1pc3Npb25zXQolb3duZXIlIGFsbG93IGJ1aWx0aW4K', 'DcvGlEnabled': False,
+        'EnqueueRequest': True, 'StorageRoot': '/home/carol/storage'}]
+
+
+def test_no_create_session_options_no_extra_fields(broker, pki):
+    result = run(broker, pki, owner='carol')
+    assert not result.failed, result.get('msg')
+    assert broker.state.create_requests == [{'Name': 'carol-desktop', 'Owner': 'carol', 'Type': 'CONSOLE'}]
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+@pytest.mark.parametrize('args, words', [
+    (dict(type='console', init_file='init.sh'), 'init_file (CreateSessions InitFile) is supported with virtual'),
+    (dict(type='virtual', autorun_file_arguments=['x']), 'set autorun_file too'),
+    (dict(type='virtual', max_concurrents=500), 'must be between 1 and 100'),
+])
+def test_create_session_options_are_checked_before_the_broker_is_asked(broker, pki, check_mode, args, words):
+    result = run(broker, pki, check_mode=check_mode, owner='carol', **args)
+    assert result.failed and words in result['msg'], result.get('msg')
+    assert api_calls(broker, '/createSessions') == [] and broker.state.create_requests == []
+
+
+@pytest.mark.parametrize('field, value, words', [
+    ('MaxConcurrents', '2', "MaxConcurrents: expected integer, got '2'"),
+    ('DcvGlEnabled', 'true', "DcvGlEnabled: expected boolean, got 'true'"),
+    ('AutorunFileArguments', '--flag', "AutorunFileArguments: expected array of strings, got '--flag'"),
+    ('PermissionsFile', 'not base64!', "PermissionsFile: expected base64 string, got 'not base64!'"),
+])
+def test_the_fake_broker_refuses_wrong_types_like_the_documented_api(broker, pki, field, value, words):
+    from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_api import (
+        BrokerApiClient, BrokerApiError)
+    client = BrokerApiClient(broker.url(), broker.client_id, broker.client_secret, ca_file=pki['ca_file'],
+                             use_proxy=False)
+    with pytest.raises(BrokerApiError) as caught:
+        client.create_session('s', 'carol', 'VIRTUAL', fields={field: value})
+    assert words in str(caught.value)

@@ -1,0 +1,179 @@
+# -*- coding: utf-8 -*-
+"""The roles' own preflight asserts, run by ansible-playbook on localhost: each bad input is refused with a message
+that names the operator's variable and the fix, and each good input passes.
+
+The tasks are read from the role files by name (nothing is copied), so these tests follow the roles' wording. One
+ansible-playbook run carries every case as its own play; each task runs with ignore_errors so every case reports.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BIN = os.path.dirname(sys.executable)
+ROLES = os.path.join(ROOT, "roles")
+
+
+def role_tasks(role, file_name, *names):
+    with open(os.path.join(ROLES, role, "tasks", file_name)) as handle:
+        tasks = yaml.safe_load(handle)
+    found = [dict(task, ignore_errors=True) for task in tasks if task.get("name") in names]
+    assert [task["name"] for task in found] == list(names), "task names changed in roles/%s/tasks/%s" % (role, file_name)
+    return found
+
+
+def role_defaults(role, *names):
+    with open(os.path.join(ROLES, role, "defaults", "main.yml")) as handle:
+        defaults = yaml.safe_load(handle)
+    return dict((name, defaults[name]) for name in names)
+
+
+def role_vars(role, *names):
+    with open(os.path.join(ROLES, role, "vars", "main.yml")) as handle:
+        variables = yaml.safe_load(handle)
+    return dict((name, variables[name]) for name in names)
+
+
+AGENT_INTERVAL = ("dcv_agent", "preflight.yml", ["Refuse a report interval that is not a positive number of seconds"],
+                  {})
+AGENT_SETTINGS = ("dcv_agent", "preflight.yml", ["Check the agent settings", "Refuse unknown or role-set agent settings"],
+                  {"dcv_agent_managed_keys": {}, "dcv_allow_insecure_tls": False})
+COMMON_PKI = ("dcv_common", "once.yml", ["Check the CA key type", "Check the host certificates' validity",
+                                         "Check the renewal window is shorter than the validity"],
+              role_defaults("dcv_common", "dcv_ca_key_type", "dcv_certificate_valid_days",
+                            "dcv_certificate_renew_before_days"))
+SERVER_SETTINGS = ("dcv_server", "preflight.yml",
+                   ["Refuse role-set or verification-disabling settings, and prove every dcv.conf value reads back "
+                    "as meant"],
+                   {"dcv_server_managed_keys": {}, "dcv_allow_insecure_tls": False})
+GATEWAY_ENDPOINTS = ("dcv_gateway", "preflight.yml",
+                     ["Check the listen endpoints are socket addresses on dcv_gateway_web_port"],
+                     {"dcv_gateway_ports": {"dcv_gateway_web_port": 8443}})
+
+COMMON_PLATFORM = ("dcv_common", "once.yml", ["Refuse a platform outside the documented list"],
+                   dict(role_defaults("dcv_common", "dcv_allow_unsupported_platform"),
+                        **role_vars("dcv_common", "dcv_common_supported_platforms", "dcv_common_platform",
+                                    "dcv_common_platform_refusals")))
+
+
+def facts(distribution, version, os_family):
+    """The gathered facts the platform check reads (ansible -m setup on such a host)."""
+    return {"ansible_facts": {"distribution": distribution, "distribution_version": version,
+                              "distribution_major_version": version.split(".")[0], "os_family": os_family}}
+
+
+# (id, task group, variables, None when it must pass or the words the failure must contain: the variable first)
+CASES = [
+    # a report every 0 s or less makes no sense (sm-admin "Agent Configuration File": broker_update_interval)
+    ("interval-0", AGENT_INTERVAL, {"dcv_agent_broker_update_interval": 0},
+     ["dcv_agent_broker_update_interval is 0", "positive whole number"]),
+    ("interval-negative", AGENT_INTERVAL, {"dcv_agent_broker_update_interval": -5},
+     ["dcv_agent_broker_update_interval is -5"]),
+    ("interval-string", AGENT_INTERVAL, {"dcv_agent_broker_update_interval": "soon"},
+     ["dcv_agent_broker_update_interval is soon"]),
+    ("interval-default", AGENT_INTERVAL, {"dcv_agent_broker_update_interval": None}, None),
+    ("interval-30", AGENT_INTERVAL, {"dcv_agent_broker_update_interval": 30}, None),
+    ("interval-extra-var", AGENT_INTERVAL, {"dcv_agent_broker_update_interval": "5"}, None),
+    # sm-admin "Release notes and document history for Amazon DCV Session Manager": [agent] keys and their kinds
+    ("agent-release-note-keys", AGENT_SETTINGS,
+     {"dcv_agent_extra_settings": {"agent": {"max_virtual_sessions": 4, "max_concurrent_sessions_per_user": 2,
+                                             "enable_query_logged_in_users": True}}}, None),
+    ("agent-negative-count", AGENT_SETTINGS,
+     {"dcv_agent_extra_settings": {"agent": {"max_virtual_sessions": -1}}},
+     ["dcv_agent_extra_settings: [agent] max_virtual_sessions must be a non-negative integer"]),
+    ("ca-key-type", COMMON_PKI, {"dcv_ca_key_type": "dsa"}, ["dcv_ca_key_type is dsa", "rsa or ecdsa"]),
+    ("ca-key-type-ecdsa", COMMON_PKI, {"dcv_ca_key_type": "ecdsa"}, None),
+    ("valid-days-0", COMMON_PKI, {"dcv_certificate_valid_days": 0},
+     ["dcv_certificate_valid_days is 0", "at least 1 day"]),
+    ("renew-equals-validity", COMMON_PKI, {"dcv_certificate_valid_days": 30, "dcv_certificate_renew_before_days": 30},
+     ["dcv_certificate_renew_before_days is 30", "smaller than dcv_certificate_valid_days"]),
+    ("renew-above-validity", COMMON_PKI, {"dcv_certificate_renew_before_days": 400},
+     ["dcv_certificate_renew_before_days is 400"]),
+    ("pki-defaults", COMMON_PKI, {}, None),
+    ("no-tls-strict", SERVER_SETTINGS,
+     {"dcv_server_extra_settings": {"security": {"no-tls-strict": True}},
+      "dcv_server_settings": {"security": {"no-tls-strict": True}}},
+     ["dcv_server_extra_settings: [security] no-tls-strict = true", "dcv_allow_insecure_tls: true"]),
+    ("no-tls-strict-allowed", SERVER_SETTINGS,
+     {"dcv_server_extra_settings": {"security": {"no-tls-strict": True}},
+      "dcv_server_settings": {"security": {"no-tls-strict": True}}, "dcv_allow_insecure_tls": True}, None),
+    ("dcv-conf-harmless", SERVER_SETTINGS,
+     {"dcv_server_extra_settings": {"clipboard": {"primary-selection-copy": True}},
+      "dcv_server_settings": {"clipboard": {"primary-selection-copy": True}}}, None),
+    # gw-admin "Configuration File Reference": listen endpoints are IP socket addresses
+    ("endpoint-host-name", GATEWAY_ENDPOINTS, {"dcv_gateway_web_listen_endpoints": ["gateway.example.internal:8443"]},
+     ["dcv_gateway_web_listen_endpoints: 'gateway.example.internal:8443'", "not a host name"]),
+    # sm-admin "Amazon DCV Session Manager requirements"; Amazon Linux 2: end of support 2026-06-30, other packages
+    ("platform-amazon-linux-2", COMMON_PLATFORM, facts("Amazon", "2", "RedHat"),
+     ["Host testhost runs Amazon 2,", "Amazon Linux 2 reaches its end of support on 2026-06-30",
+      "set dcv_allow_unsupported_platform: true for this host"]),
+    ("platform-amazon-linux-2-allowed", COMMON_PLATFORM,
+     dict(facts("Amazon", "2", "RedHat"), dcv_allow_unsupported_platform=True), None),
+    ("platform-debian-12", COMMON_PLATFORM, facts("Debian", "12.5", "Debian"),
+     ["Host testhost runs Debian 12.5,", "no Amazon DCV component documents Debian",
+      "set dcv_allow_unsupported_platform: true for this host"]),
+    ("platform-debian-12-allowed", COMMON_PLATFORM,
+     dict(facts("Debian", "12.5", "Debian"), dcv_allow_unsupported_platform=True), None),
+    ("platform-ubuntu-22.10", COMMON_PLATFORM, facts("Ubuntu", "22.10", "Debian"),
+     ["Host testhost runs Ubuntu 22.10,", "dcv_allow_unsupported_platform"]),
+    ("platform-rhel-7", COMMON_PLATFORM, facts("RedHat", "7.9", "RedHat"),
+     ["Host testhost runs RedHat 7.9,", "dcv_allow_unsupported_platform"]),
+    ("platform-al2023", COMMON_PLATFORM, facts("Amazon", "2023", "RedHat"), None),
+    ("platform-rhel-9", COMMON_PLATFORM, facts("RedHat", "9.4", "RedHat"), None),
+    ("platform-rocky-8", COMMON_PLATFORM, facts("Rocky", "8.10", "RedHat"), None),
+    ("platform-alma-9", COMMON_PLATFORM, facts("AlmaLinux", "9.5", "RedHat"), None),
+    ("platform-ubuntu-22.04", COMMON_PLATFORM, facts("Ubuntu", "22.04", "Debian"), None),
+    ("platform-ubuntu-24.04", COMMON_PLATFORM, facts("Ubuntu", "24.04", "Debian"), None),
+    ("endpoint-ipv6", GATEWAY_ENDPOINTS, {"dcv_gateway_web_listen_endpoints": ["[::]:8443", "0.0.0.0:8443"]}, None),
+]
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("preflight")
+    plays = []
+    for case_id, (role, file_name, names, base), variables, _expected in CASES:
+        play_vars = dict(base, **variables)
+        plays.append({"name": case_id, "hosts": "all", "gather_facts": False, "vars": play_vars,
+                      "tasks": role_tasks(role, file_name, *names)})
+    playbook = tmp / "preflight.yml"
+    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+    inventory = tmp / "inventory.ini"
+    inventory.write_text("testhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
+               ANSIBLE_LOCAL_TEMP=str(tmp / ".ansible"), ANSIBLE_HOME=str(tmp / ".ansible"),
+               PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)], env=env,
+                             cwd=str(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                             timeout=300, check=False)
+    try:
+        parsed = json.loads(process.stdout)
+    except ValueError:
+        raise AssertionError(process.stdout[-3000:] + process.stderr[-3000:])
+    results = {}
+    for play in parsed["plays"]:
+        results[play["play"]["name"]] = [task["hosts"]["testhost"] for task in play["tasks"]]
+    return results
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_preflight(outcomes, case):
+    case_id, _group, _variables, expected = case
+    results = outcomes[case_id]
+    failures = [result.get("msg", "") for result in results if result.get("failed")]
+    if expected is None:
+        assert failures == []
+    else:
+        # a real run stops at the first refusal (ignore_errors lets the later asserts of a group run here too)
+        assert failures, results
+        for words in expected:
+            assert words in failures[0], failures[0]
