@@ -10,7 +10,19 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(repo_root); cd "$root"
 
 network=dcvkit-lab-net
-declare -A image=([dcvkit-lab-a]="$DCVKIT_IMAGE_A" [dcvkit-lab-b]="$DCVKIT_IMAGE_B")
+# Host A is the Amazon Linux 2023 TEST stand-in when that image exists (the reference topology), Debian 12
+# otherwise; DCVKIT_LAB_IMAGE_A chooses another. firewalld runs on it, which needs NET_ADMIN.
+lab_image_a=${DCVKIT_LAB_IMAGE_A:-}
+if [ -z "$lab_image_a" ]; then
+  if podman image exists localhost/dcvkit-lab-al2023standin:latest; then
+    lab_image_a=localhost/dcvkit-lab-al2023standin:latest
+  else
+    lab_image_a=$DCVKIT_IMAGE_A
+    echo "host A: the Amazon Linux 2023 stand-in image is missing; host A runs $lab_image_a"
+  fi
+fi
+declare -A image=([dcvkit-lab-a]="$lab_image_a" [dcvkit-lab-b]="$DCVKIT_IMAGE_B")
+declare -A caps=([dcvkit-lab-a]="--cap-add=NET_ADMIN" [dcvkit-lab-b]="")
 # Fixed addresses, as real hosts have fixed private IPs: inventories/lab/host_vars lists them in
 # dcv_host_addresses, so playbooks that gather no facts (session.yml) derive the same wiring as site.yml.
 # Keep these three in step with inventories/lab/host_vars/.
@@ -36,8 +48,9 @@ for name in dcvkit-lab-a dcvkit-lab-b; do
     running) ;;
     absent)
       step "starting $name (${image[$name]})"
+      # shellcheck disable=SC2086
       podman run -d --name "$name" --hostname "$name" --network "$network" --ip "${address[$name]}" --systemd=always \
-        "${image[$name]}" /lib/systemd/systemd >/dev/null ;;
+        ${caps[$name]} "${image[$name]}" /lib/systemd/systemd >/dev/null ;;
     *) step "starting $name (was $state)"; podman start "$name" >/dev/null ;;
   esac
 done

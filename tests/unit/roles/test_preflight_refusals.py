@@ -9,25 +9,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-BIN = os.path.dirname(sys.executable)
-ROLES = os.path.join(ROOT, "roles")
-
-
-def role_tasks(role, file_name, *names):
-    with open(os.path.join(ROLES, role, "tasks", file_name)) as handle:
-        tasks = yaml.safe_load(handle)
-    found = [dict(task, ignore_errors=True) for task in tasks if task.get("name") in names]
-    assert [task["name"] for task in found] == list(names), "task names changed in roles/%s/tasks/%s" % (role, file_name)
-    return found
+from ansible_collections.dcvkit.session_manager.tests.unit.roles.role_playbook import ROLES, role_tasks, run_plays
 
 
 def role_defaults(role, *names):
@@ -144,25 +131,7 @@ def outcomes(tmp_path_factory):
         play_vars = dict(base, **variables)
         plays.append({"name": case_id, "hosts": "all", "gather_facts": False, "vars": play_vars,
                       "tasks": role_tasks(role, file_name, *names)})
-    playbook = tmp / "preflight.yml"
-    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
-    inventory = tmp / "inventory.ini"
-    inventory.write_text("testhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
-               ANSIBLE_LOCAL_TEMP=str(tmp / ".ansible"), ANSIBLE_HOME=str(tmp / ".ansible"),
-               PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)], env=env,
-                             cwd=str(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                             timeout=300, check=False)
-    try:
-        parsed = json.loads(process.stdout)
-    except ValueError:
-        raise AssertionError(process.stdout[-3000:] + process.stderr[-3000:])
-    results = {}
-    for play in parsed["plays"]:
-        results[play["play"]["name"]] = [task["hosts"]["testhost"] for task in play["tasks"]]
-    return results
+    return run_plays(tmp, plays, ["testhost"])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])

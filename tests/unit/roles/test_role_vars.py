@@ -10,10 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 import yaml
@@ -21,23 +18,13 @@ import yaml
 from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_wiring
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import pki_ca, pki_files, pki_x509
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_config_formats import parse_java_properties
+from ansible_collections.dcvkit.session_manager.tests.unit.roles.role_playbook import ROLES, role_tasks, run_plays
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-BIN = os.path.dirname(sys.executable)
-ROLES = os.path.join(ROOT, "roles")
 HOST = "testhost"
 
 
 def role_file(role, *parts):
     return os.path.join(ROLES, role, *parts)
-
-
-def role_tasks(role, file_name, *names):
-    with open(role_file(role, "tasks", file_name)) as handle:
-        tasks = yaml.safe_load(handle)
-    found = [dict(task, ignore_errors=True) for task in tasks if task.get("name") in names]
-    assert [task["name"] for task in found] == list(names), "task names changed in roles/%s/tasks/%s" % (role, file_name)
-    return found
 
 
 def wiring(groups, hostvars):
@@ -187,26 +174,8 @@ def outcomes(tmp_path_factory):
                          **inputs)
         plays.append({"name": case_id, "hosts": HOST, "gather_facts": False, "vars": variables,
                       "tasks": role_tasks("dcv_broker", "preflight.yml", *JAVA_PREFLIGHT)})
-    playbook = tmp / "role-vars.yml"
-    playbook.write_text(yaml.safe_dump(plays, sort_keys=False).replace("@JDK@", str(jdk))
-                        .replace("@NOJDK@", str(nojdk)))
-    inventory = tmp / "inventory.ini"
-    inventory.write_text("".join("%s ansible_connection=local ansible_python_interpreter=%s\n" % (host, sys.executable)
-                                 for host in [HOST] + [case[0] for case in CA_CASES]))
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
-               ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
-               ANSIBLE_LOCAL_TEMP=str(tmp / ".ansible"), ANSIBLE_HOME=str(tmp / ".ansible"),
-               PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
-    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)], env=env,
-                             cwd=str(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
-                             timeout=300, check=False)
-    try:
-        parsed = json.loads(process.stdout)
-    except ValueError:
-        raise AssertionError(process.stdout[-3000:] + process.stderr[-3000:])
-    results = {}
-    for play in parsed["plays"]:
-        results[play["play"]["name"]] = [list(task["hosts"].values())[0] for task in play["tasks"]]
+    results = run_plays(tmp, plays, [HOST] + [case[0] for case in CA_CASES],
+                        {"@JDK@": str(jdk), "@NOJDK@": str(nojdk)})
     return results, str(jdk), str(nojdk), str(tmp)
 
 
