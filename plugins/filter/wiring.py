@@ -168,6 +168,25 @@ def _host_ports(host, hv, components, errors):
     return ports
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _switch(host, hv, key, default, errors):
+    """A boolean host variable (inventory values may be strings such as "false")."""
+    value = _read(host, hv, key, errors)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in _TRUE:
+        return True
+    if str(value).strip().lower() in _FALSE:
+        return False
+    errors.append("host %s: %s = %r is not a boolean; set it to true or false" % (host, key, value))
+    return default
+
+
 def _split_names(values):
     dns = [v for v in values if not is_ip_address(v)]
     ips = [str(ipaddress.ip_address(str(v))) for v in values if is_ip_address(v)]
@@ -181,6 +200,7 @@ def dcv_wiring(groups, hostvars, broker_name=None):
     errors = []
     members = dict((component, _unique(_as_list(groups.get(group)))) for component, group in GROUPS)
     all_hosts = _unique(members["broker"] + members["gateway"] + members["server"])
+    gateways_enabled = bool(members["gateway"])
 
     hosts = {}
     for host in all_hosts:
@@ -190,8 +210,16 @@ def dcv_wiring(groups, hostvars, broker_name=None):
         ports = _host_ports(host, hv, components, errors)
         own = names + addresses
         certificates = {}
+        mapping = {}
         if "server" in components:
-            certificates["server"] = _split_names(own)
+            # sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference": the Connection Gateway
+            # needs the DCV servers' DNS names to connect to them. The broker maps the address this server's agent
+            # reports to dcv_host_name (dcv_broker registers it), the resolver hands the gateway that name, and the
+            # certificate needs no IP address. Without a mapping the resolver hands out the IP the agent reports,
+            # so the certificate must carry dcv_host_addresses (dcv_server_dns_mappings: false, or no gateway).
+            wanted = _switch(host, hv, "dcv_server_dns_mappings", True, errors)
+            mapping["dns_mapped"] = gateways_enabled and wanted
+            certificates["server"] = _split_names(names if mapping["dns_mapped"] else own)
         if "gateway" in components:
             public = _as_list(hv.get("dcv_gateway_public_names"))
             if not public:
@@ -205,14 +233,14 @@ def dcv_wiring(groups, hostvars, broker_name=None):
                                   "address; list the names browsers use, without scheme or port" % (host, entry))
             certificates["gateway"] = _split_names(
                 [p for p in public if is_dns_name(p) or is_ip_address(p)] + own)
-        hosts[host] = {
+        hosts[host] = dict(mapping, **{
             "name": name,
             "names": names,
             "addresses": addresses,
             "components": components,
             "ports": ports,
             "certificates": certificates,
-        }
+        })
 
     # sm-admin "Step 2: Set up the Amazon DCV Session Manager broker": install the broker on a host separate from
     # the agent and the DCV server ("Amazon DCV Session Manager requirements": the broker must be installed on a
@@ -249,6 +277,25 @@ def dcv_wiring(groups, hostvars, broker_name=None):
         names = ([chosen_name] if chosen_name else []) + hosts[broker]["names"] + hosts[broker]["addresses"]
         hosts[broker]["certificates"]["broker"] = _split_names(_unique(names))
 
+    # One mapping per address of every mapped DCV server: the agent reports one of them (the address it reaches the
+    # broker from, "Ip" in DescribeServers); the wiring cannot tell which, and a mapping of an unused address is
+    # harmless. "Id" changes whenever the host name or address changes and "Host.Aws.Ec2InstanceId" exists only on
+    # EC2: neither is known from the inventory.
+    server_dns_mappings = []
+    mapped_by = {}
+    for server in members["server"]:
+        if not hosts[server].get("dns_mapped"):
+            continue
+        for address in hosts[server]["addresses"]:
+            if address in mapped_by:
+                errors.append("dcv_host_addresses entry %s is listed for both DCV servers %s and %s: the broker maps "
+                              "one address to one DNS name (dcv_server_dns_mappings); list each server's own address"
+                              % (address, mapped_by[address], server))
+                continue
+            mapped_by[address] = server
+            server_dns_mappings.append({"ServerIdType": "Ip", "ServerId": address,
+                                        "DnsNames": {"InternalDnsName": hosts[server]["name"]}})
+
     cluster_peers = []
     for broker in brokers:
         port = hosts[broker]["ports"].get("dcv_broker_discovery_port", PORT_DEFAULTS["dcv_broker_discovery_port"])
@@ -262,7 +309,12 @@ def dcv_wiring(groups, hostvars, broker_name=None):
         "broker_hosts": brokers,
         "gateway_hosts": members["gateway"],
         "server_hosts": members["server"],
-        "gateways_enabled": bool(members["gateway"]),
+        "gateways_enabled": gateways_enabled,
+        # what dcv_broker registers (register-server-dns-mappings replaces every mapping): only when some DCV
+        # server is mapped, so an inventory where every server has dcv_server_dns_mappings: false leaves the
+        # broker's mappings alone
+        "server_dns_mappings": server_dns_mappings,
+        "server_dns_mappings_managed": any(hosts[s].get("dns_mapped") for s in members["server"]),
         "cluster_peers": cluster_peers,
         "hosts": hosts,
         "errors": errors,

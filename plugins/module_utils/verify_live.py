@@ -15,6 +15,8 @@ import configparser
 import json
 import re
 
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_dns_mappings import (
+    MappingsError, parse_described)
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_config_formats import (
     ConfigFormatError, parse_toml)
 
@@ -41,6 +43,7 @@ def collect_spec(components, credentials_file=None, broker_url=None):
     if "broker" in components:
         files.append({"path": BROKER_PROPERTIES, "kind": "properties"})
         commands.append({"name": "agent_clients", "argv": [BROKER_CLI, "describe-agent-clients"]})
+        commands.append({"name": "dns_mappings", "argv": [BROKER_CLI, "describe-server-dns-mappings"]})
     if "gateway" in components:
         files.append({"path": GATEWAY_CONF, "kind": "text"})
     if "server" in components:
@@ -146,6 +149,20 @@ def agent_clients(live):
     except ValueError:
         return None
     return data if isinstance(data, list) else None
+
+
+def dns_mappings(live):
+    """(mappings in the file form, None) from describe-server-dns-mappings, or (None, why they could not be read)."""
+    command = ((live or {}).get("commands") or {}).get("dns_mappings")
+    if not command:
+        return None, "describe-server-dns-mappings was not run"
+    if command.get("rc") != 0:
+        return None, "describe-server-dns-mappings failed (rc=%s): %s" % (
+            command.get("rc"), ((command.get("stderr") or "") + (command.get("stdout") or "")).strip()[:300])
+    try:
+        return parse_described(command.get("stdout") or ""), None
+    except MappingsError as error:
+        return None, str(error)
 
 
 def unit(live, name):

@@ -103,8 +103,8 @@ def endpoint_probes(host, hosts, wiring):
             endpoint, port = str(resolved["DcvServerEndpoint"]), int(resolved["Port"])
         except (ValueError, KeyError, TypeError):
             continue
-        if (server, endpoint, port) in seen:
-            continue
+        if (server, endpoint, port) in seen or endpoint == wiring["hosts"].get(server, {}).get("name"):
+            continue  # the server's own name (a DNS mapping at work) is probed already, as dcv:SERVER
         seen.add((server, endpoint, port))
         probes.append({"name": "dcv-ip:%s" % server, "host": endpoint, "port": port,
                        "ca_file": gateway.get("dcv", "ca-file")})
@@ -358,11 +358,21 @@ def rows_gateway(host, hosts, wiring, broker_view):
                 "/etc/dcv/dcv.pem from it" % (SITE, gateway.get("dcv", "ca-file"))))
         ip_probe = _probe(hosts, host, "dcv-ip:%s" % server)
         if ip_probe and not ip_probe.get("ok") and not problems:
-            if ip_probe.get("category") == "tls_hostname":
-                problems.append("the resolver hands the gateway %s (DcvServerEndpoint; an IP unless a DNS mapping exists) but the "
-                                "DCV server certificate covers only %s; fix: add %s to dcv_host_addresses for %s and "
-                                "re-run %s (the certificate is reissued), or register-server-dns-mappings"
-                                % (ip_probe.get("host"), ", ".join((ip_probe.get("peer") or {}).get("names") or []),
+            if ip_probe.get("category") == "tls_hostname" and wiring["hosts"][server].get("dns_mapped"):
+                # sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference"
+                problems.append("the resolver hands the gateway %s (DcvServerEndpoint) instead of %s: the broker has no "
+                                "DNS mapping for that address (see the row %s), and the DCV server certificate carries "
+                                "DNS names only (%s); fix: add %s to dcv_host_addresses for %s if it is missing and "
+                                "re-run %s (role dcv_broker registers the mapping)"
+                                % (ip_probe.get("host"), wiring["hosts"][server]["name"], mapping_link(server),
+                                   ", ".join((ip_probe.get("peer") or {}).get("names") or []), ip_probe.get("host"),
+                                   server, SITE))
+            elif ip_probe.get("category") == "tls_hostname":
+                problems.append("the resolver hands the gateway %s (DcvServerEndpoint: the IP the agent reports, as "
+                                "dcv_server_dns_mappings is false for %s) but the DCV server certificate covers only %s; "
+                                "fix: add %s to dcv_host_addresses for %s and re-run %s (the certificate is reissued), "
+                                "or set dcv_server_dns_mappings: true for it (the broker maps the address to its name)"
+                                % (ip_probe.get("host"), server, ", ".join((ip_probe.get("peer") or {}).get("names") or []),
                                    ip_probe.get("host"), server, SITE))
             else:
                 problems.append(explain_probe(ip_probe, "DCV server %s by IP" % server, hosts, wiring, "[dcv] ca-file",
@@ -390,6 +400,82 @@ def rows_gateway(host, hosts, wiring, broker_view):
         problems.append("dcv_gateway_public_names is empty for %s; fix: list the names browsers use" % host)
     rows.append(_row("public names -> gateway certificate", host, problems, "ok (%s)" % ", ".join(names)))
     return rows
+
+
+def mapping_link(server):
+    return "broker DNS mapping of DCV server %s" % server
+
+
+def _reported_address(server, hosts, wiring, broker_view):
+    """The Ip the broker's describeServers shows for this DCV server (what its agent reports), or None."""
+    live = (hosts.get(server) or {}).get("live") or {}
+    names = {server, live.get("hostname"), live.get("fqdn")} | set(wiring["hosts"].get(server, {}).get("names", []))
+    names = set(n for n in names if n) | set(n.split(".")[0] for n in names if n)
+    for entry in (broker_view or {}).get("servers") or []:
+        if str(entry.get("Hostname")) in names and entry.get("Ip"):
+            return str(entry["Ip"])
+    return None
+
+
+def rows_dns_mapping(server, hosts, wiring, broker_view):
+    """One row per DCV server: the brokers map the address its agent reports to its dcv_host_name (sm-admin "Amazon
+    DCV Session Manager Amazon DCV server - DNS mapping reference"), so the gateway connects by that name."""
+    link = mapping_link(server)
+    wired = wiring["hosts"][server]
+    name, addresses = wired["name"], wired["addresses"]
+    brokers = [b for b in wiring.get("broker_hosts", []) if b in hosts]
+    origin = brokers[0] if brokers else "all"
+    if not wired.get("dns_mapped"):
+        if not addresses:
+            return _row(link, origin, ["dcv_server_dns_mappings is false for %s and dcv_host_addresses is empty: the "
+                                       "resolver hands the gateway the IP the agent reports, which the certificate of "
+                                       "%s does not carry; fix: list the address in dcv_host_addresses, or set "
+                                       "dcv_server_dns_mappings: true, and re-run %s" % (server, server, SITE)])
+        return _row(link, origin, [], "ok (none by choice: dcv_server_dns_mappings is false; the gateway connects by "
+                                      "the IP the agent reports, which the certificate carries: %s)" % ", ".join(addresses))
+    if not addresses:
+        return _row(link, origin, ["dcv_host_addresses is empty for %s: no mapping can name it, the resolver hands the "
+                                   "gateway the IP the agent reports and the certificate (DNS names only) does not "
+                                   "carry it; fix: list its private address in dcv_host_addresses and re-run %s"
+                                   % (server, SITE)])
+    problems = []
+    reported = _reported_address(server, hosts, wiring, broker_view)
+    if reported and reported not in addresses:
+        problems.append("the agent of %s reports %s (describeServers Ip) but dcv_host_addresses lists %s: the brokers "
+                        "map only listed addresses, so the resolver hands the gateway %s; fix: add %s to "
+                        "dcv_host_addresses for %s and re-run %s"
+                        % (server, reported, ", ".join(addresses), reported, reported, server, SITE))
+    if not brokers:
+        problems.append("no broker could be read (see the reach the host rows)")
+    for broker in brokers:
+        live = hosts[broker].get("live")
+        mappings, error = L.dns_mappings(live)
+        if mappings is None:
+            state = L.unit(live, L.BROKER_UNIT)
+            if state and state.get("ActiveState") != "active":
+                problems.append("the mappings on %s cannot be read: %s is %s on %s; fix: systemctl start %s on %s, then "
+                                "re-run %s (a broker without persistence starts without mappings)"
+                                % (broker, L.BROKER_UNIT, state.get("ActiveState") or "not running", broker,
+                                   L.BROKER_UNIT, broker, SITE))
+            else:
+                problems.append("the mappings on %s cannot be read (%s); fix: run %s describe-server-dns-mappings as "
+                                "root on %s" % (broker, error, L.BROKER_CLI, broker))
+            continue
+        by_address = dict((m["ServerId"], m) for m in mappings if m["ServerIdType"] == "Ip")
+        for address in addresses:
+            found = by_address.get(address)
+            if found is None:
+                problems.append("%s has no mapping for %s (describe-server-dns-mappings): the resolver hands the "
+                                "gateway that IP, which the certificate of %s (DNS names only) does not carry; fix: "
+                                "re-run %s (role dcv_broker registers the mappings; a broker without persistence "
+                                "forgets them when it restarts)" % (broker, address, server, SITE))
+            elif found["DnsNames"].get("InternalDnsName") != name:
+                problems.append("%s maps %s to %s, not to %s (dcv_host_name of %s): the gateway connects to the wrong "
+                                "name; fix: re-run %s"
+                                % (broker, address, found["DnsNames"].get("InternalDnsName"), name, server, SITE))
+    shown = [reported] if reported in addresses else addresses
+    return _row(link, origin, problems, "ok (dcv-server mapping: %s -> %s%s)" % (
+        ", ".join(shown), name, (" at %s" % ", ".join(brokers)) if len(brokers) > 1 else ""))
 
 
 def resolver_404_cause(server, session, hosts, wiring, broker_view):
@@ -659,6 +745,9 @@ def build_rows(hosts, wiring, max_skew=10, operator=None):
     for host in wiring.get("gateway_hosts", []):
         if host in reachable:
             rows.extend(rows_gateway(host, reachable, wiring, broker_view))
+    if wiring.get("gateways_enabled"):
+        for server in wiring.get("server_hosts", []):
+            rows.append(rows_dns_mapping(server, reachable, wiring, broker_view))
     for host in wiring.get("broker_hosts", []):
         if host in reachable:
             rows.append(rows_client_api(host, reachable, wiring,

@@ -193,6 +193,10 @@ def end_to_end(api=None, label="e2e"):
     assert status == 200, body
     resolved = json.loads(body)
     assert resolved["SessionId"] == session_id and resolved["TransportProtocol"] == "HTTP", resolved
+    # the broker maps host B's address to its name (dcv_broker registers it), so the gateway connects by name and
+    # B's certificate needs no IP address (sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping
+    # reference")
+    assert resolved["DcvServerEndpoint"] == SERVER, resolved
     token = api.connection_token(session_id)
     status, route = connect(session_id, token)
     assert status == 200 and route["Connected"] is True, route

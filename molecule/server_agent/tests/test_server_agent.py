@@ -8,6 +8,7 @@ import os
 
 import pytest
 import yaml
+from cryptography import x509
 
 import dcvtest
 
@@ -73,6 +74,20 @@ def test_server_tls_verifies_for_the_name_the_gateway_uses():
     assert "verified" in result.stdout
 
 
+def test_broker_maps_host_b_address_to_its_name_and_the_certificate_has_no_ip(host):
+    # sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference": the gateway connects to the DCV
+    # server by the name the broker maps its address to, so the DCV server certificate needs no IP address
+    a = dcvtest.host(A)
+    address = host.check_output("hostname -I").split()[0]
+    mappings = json.loads(a.check_output("dcv-session-manager-broker describe-server-dns-mappings"))
+    assert [(m["serverIdType"], m["serverId"], m["dnsNames"]["internalDnsName"]) for m in mappings] == [
+        ("Ip", address, SERVER_NAME)], mappings
+    certificate = x509.load_pem_x509_certificate(host.file("/etc/dcv/dcv.pem").content)
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == [SERVER_NAME]
+    assert names.get_values_for_type(x509.IPAddress) == []
+
+
 def test_agent_log_shows_successful_report(host):
     # sm-admin "Step 5: Verify the installations": the last sessionsUpdateResponse line contains success
     last = host.check_output("grep sessionsUpdateResponse /var/log/dcv-session-manager-agent/agent.log | tail -1")
@@ -98,6 +113,9 @@ def test_agent_registered_at_the_broker():
     servers = json.loads(a.check_output("python3 -c %s %s %s" % (dcvtest._quote(script), client_id, secret)))["Servers"]
     hostnames = json.dumps(servers)
     assert "server_agent-b" in hostnames or SERVER_NAME in hostnames, hostnames
+    # the address the agent reports is the one the broker maps (dcv_host_addresses from default_ipv4)
+    mapped = [m["serverId"] for m in json.loads(a.check_output("dcv-session-manager-broker describe-server-dns-mappings"))]
+    assert [s["Ip"] for s in servers] == mapped, (servers, mapped)
     assert "lab" in hostnames  # the placement tag travelled with the report
 
 
@@ -107,6 +125,8 @@ BAD_INPUTS = [
     ({"dcv_server_web_port": 70000}, ["dcv_server_web_port", "70000"]),
     ({"dcv_server_extra_settings": {"security": {"auth-token-verifier": "x"}}}, ["dcv_server_extra_settings", "auth-token-verifier"]),
     ({"dcv_agent_extra_settings": {"agent": {"tls_strict": False}}}, ["dcv_agent_extra_settings", "tls_strict"]),
+    # nothing for the broker to map to host B's name (dcv_server_dns_mappings)
+    ({"dcv_host_addresses": []}, ["dcv_host_addresses is empty", "dcv_server_dns_mappings: false"]),
 ]
 
 

@@ -73,7 +73,7 @@ def assert_healthy(rows, rc, output):
 EXPECTED_LINKS = ["agent -> broker", "DCV server -> broker token verifier", "gateway -> broker resolver",
                   "gateway -> DCV server verify-b", "public names -> gateway certificate", "broker client API",
                   "port clashes", "unknown keys in live config files", "automatic console sessions",
-                  "clock skew between hosts"]
+                  "clock skew between hosts", "broker DNS mapping of DCV server verify-b"]
 
 
 def open_session():
@@ -86,7 +86,8 @@ def open_session():
                os.path.join(ROOT, "playbooks", "session.yml"), "-e", "dcv_session_owner=labuser",
                "-e", "dcv_session_type=virtual",
                # session.yml gathers no facts, and verify-b's dcv_host_addresses comes from its facts; the addresses
-               # only name certificates, which session.yml does not issue (reported to session.yml's author)
+               # only name certificates and DNS mappings, which session.yml neither issues nor registers (reported to
+               # session.yml's author)
                "-e", '{"dcv_host_addresses": []}']
     result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False,
                             env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
@@ -120,6 +121,11 @@ def test_healthy_lab_all_ok(healthy):
     # the session opened through the broker resolves from the gateway, and the broker lists its server
     assert row(rows, "resolver: session %s on %s" % (session_id, B))["result"] == "ok (resolves)"
     assert "token endpoint answers" in row(rows, "broker client API")["result"]
+    # sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference": the broker maps the address
+    # verify-b's agent reports (describeServers, read with session.yml's API client) to its name
+    address = host(B).check_output("hostname -I").split()[0]
+    assert row(rows, "broker DNS mapping of DCV server verify-b")["result"] == \
+        "ok (dcv-server mapping: %s -> host-b.dcvkit.test)" % address
     assert_healthy(rows, rc, output)
 
 
@@ -239,6 +245,28 @@ def test_broker_client_port_clash():
         _restore(a, PROPERTIES)
         a.check_output("systemctl restart dcv-session-manager-broker")
         close_sessions()
+
+
+def test_missing_dns_mapping():
+    # a broker without persistence that restarted (or mappings replaced by hand): the resolver hands the gateway
+    # verify-b's IP, which its certificate (DNS names only) does not carry
+    a = host(A)
+    saved = [{"ServerIdType": m["serverIdType"], "ServerId": m["serverId"],
+              "DnsNames": {"InternalDnsName": m["dnsNames"]["internalDnsName"]}}
+             for m in json.loads(a.check_output("dcv-session-manager-broker describe-server-dns-mappings"))]
+    a.check_output("echo '[]' > /root/verify-mappings.json && "
+                   "dcv-session-manager-broker register-server-dns-mappings --file-path /root/verify-mappings.json")
+    try:
+        rc, rows, _out = run_verify()
+        mapping = row(rows, "broker DNS mapping of DCV server verify-b", A)
+        assert mapping["status"] == "FAIL", mapping
+        assert "verify-a has no mapping for" in mapping["result"], mapping
+        assert "role dcv_broker registers the mappings" in mapping["result"], mapping
+        assert rc != 0
+    finally:
+        a.check_output("cat > /root/verify-mappings.json <<'EOF'\n%s\nEOF\n"
+                       "dcv-session-manager-broker register-server-dns-mappings --file-path /root/verify-mappings.json && "
+                       "rm -f /root/verify-mappings.json" % json.dumps(saved))
 
 
 def test_stopped_broker():

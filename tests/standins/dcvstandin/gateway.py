@@ -258,6 +258,8 @@ class Gateway:
         except (ssl.SSLError, ssl.CertificateError) as exc:
             message = "TLS error (ca-file %s): %s" % (section.get("ca-file", "<system>"),
                                                       common.explain_tls_error(exc))
+            if name == "dcv-server":
+                message += _mapping_hint(urllib.parse.urlsplit(url).hostname, exc)
             raise _HopFailed(name, _no_token(url), 502, message)
         except OSError as exc:
             raise _HopFailed(name, _no_token(url), 502, "unreachable: %s" % exc)
@@ -324,8 +326,8 @@ class Gateway:
             return self._tls("dcv").wrap_socket(raw, server_hostname=host)
         except (ssl.SSLError, ssl.CertificateError) as exc:
             raw.close()
-            raise _HopFailed("dcv-server", _no_token(url), 502, "TLS error (ca-file %s): %s" % (
-                section.get("ca-file", "<system>"), common.explain_tls_error(exc)))
+            raise _HopFailed("dcv-server", _no_token(url), 502, "TLS error (ca-file %s): %s%s" % (
+                section.get("ca-file", "<system>"), common.explain_tls_error(exc), _mapping_hint(host, exc)))
         except OSError as exc:
             raw.close()
             raise _HopFailed("dcv-server", _no_token(url), 502, "unreachable: %s" % exc)
@@ -385,6 +387,26 @@ class Gateway:
         self.log.info("stream session %s: closed (%d bytes to the DCV server, %d bytes back)",
                       session_id, sent, received)
         return None
+
+
+def _mapping_hint(host, exc):
+    """The fix when the DCV server's certificate does not name the IP address the resolver handed out.
+
+    sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference": the gateway needs the DCV
+    servers' DNS names; the resolver returns an IP unless a mapping names the server.
+    """
+    text = str(exc)
+    try:
+        ipaddress.ip_address(host or "")
+    except ValueError:
+        return ""
+    if "IP address mismatch" not in text and "Hostname mismatch" not in text:
+        return ""
+    return ("; the resolver returned the IP address %s as DcvServerEndpoint, and the DCV server's certificate does "
+            "not carry it: register a DCV server DNS mapping at the broker (register-server-dns-mappings --file-path F "
+            "with {\"ServerIdType\": \"Ip\", \"ServerId\": \"%s\", \"DnsNames\": {\"InternalDnsName\": NAME}}, "
+            "sm-admin \"Amazon DCV Session Manager Amazon DCV server - DNS mapping reference\") so that the gateway "
+            "connects by the DNS name the certificate carries" % (host, host))
 
 
 def _no_token(url):

@@ -41,6 +41,7 @@ SERVER_SETTINGS = ("dcv_server", "preflight.yml",
                    ["Refuse role-set or verification-disabling settings, and prove every dcv.conf value reads back "
                     "as meant"],
                    {"dcv_server_managed_keys": {}, "dcv_allow_insecure_tls": False})
+SERVER_MAPPING = ("dcv_server", "preflight.yml", ["Refuse a DCV server the brokers cannot map to its DNS name"], {})
 GATEWAY_ENDPOINTS = ("dcv_gateway", "preflight.yml",
                      ["Check the listen endpoints are socket addresses on dcv_gateway_web_port"],
                      {"dcv_gateway_ports": {"dcv_gateway_web_port": 8443}})
@@ -95,6 +96,16 @@ CASES = [
     ("dcv-conf-harmless", SERVER_SETTINGS,
      {"dcv_server_extra_settings": {"clipboard": {"primary-selection-copy": True}},
       "dcv_server_settings": {"clipboard": {"primary-selection-copy": True}}}, None),
+    # sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference": the brokers map the address the
+    # agent reports to the DCV server's name; without an address there is nothing to map
+    ("mapped-server-without-address", SERVER_MAPPING,
+     {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": [], "dns_mapped": True}},
+     ["host testhost: dcv_host_addresses is empty", "its DNS name dcv-b.example.internal",
+      "set dcv_server_dns_mappings: false"]),
+    ("mapped-server-with-address", SERVER_MAPPING,
+     {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": ["10.0.0.20"], "dns_mapped": True}}, None),
+    ("unmapped-server-without-address", SERVER_MAPPING,
+     {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": [], "dns_mapped": False}}, None),
     # gw-admin "Configuration File Reference": listen endpoints are IP socket addresses
     ("endpoint-host-name", GATEWAY_ENDPOINTS, {"dcv_gateway_web_listen_endpoints": ["gateway.example.internal:8443"]},
      ["dcv_gateway_web_listen_endpoints: 'gateway.example.internal:8443'", "not a host name"]),

@@ -378,3 +378,61 @@ def test_static_files_types_symlinks_and_escapes(stack, tmp_path):
     for escape in ("/../secret.txt", "/%2e%2e/secret.txt", "/novnc/../../secret.txt",
                    "/novnc/%2e%2e/%2e%2e/secret.txt"):
         assert get(escape)[0] == 404, escape
+
+
+# -- DCV server DNS mappings: the gateway reaches DCV servers by name (sm-admin "Amazon DCV Session Manager Amazon DCV
+# server - DNS mapping reference"), so their certificates carry DNS names only ---------------------------------------
+
+def dns_only_dcv_certificate(stack):
+    """The DCV server's certificate as the collection issues it once the broker maps the server: no IP address."""
+    dns_only = stack.pki.leaf("main", "dcv-dns-only", dns=("localhost",), ips=())
+    stack.dcv.servers[0].tls_context = common.server_context(dns_only["cert"], dns_only["key"])
+
+
+def register_mappings(stack, tmp_path, capsys, mappings):
+    path = tmp_path / "mappings.json"
+    path.write_text(json.dumps(mappings))
+    assert brokercli.main(["--properties", stack.broker.properties_file, "--state-dir", stack.broker.state_dir,
+                           "register-server-dns-mappings", "--file-path", str(path)]) == 0
+    assert "Successfully loaded %d server id - dns name mappings" % len(mappings) in capsys.readouterr().out
+
+
+def test_with_a_mapping_the_gateway_reaches_a_dns_only_dcv_server_by_name(stack, ready_session, tmp_path, capsys):
+    session_id, token = ready_session
+    dns_only_dcv_certificate(stack)
+    # the agent reports 127.0.0.1 (the address it reaches the broker from); the broker maps it to the name
+    register_mappings(stack, tmp_path, capsys, [{"ServerIdType": "Ip", "ServerId": "127.0.0.1",
+                                                 "DnsNames": {"InternalDnsName": "localhost"}}])
+    status, data = gateway_get(stack, "/standin/connect?sessionId=%s&authToken=%s"
+                               % (session_id, connection_token(stack, session_id, token)))
+    route = json.loads(data)
+    assert status == 200 and route["Connected"] is True, route
+    assert route["Route"][0]["Resolved"]["DcvServerEndpoint"] == "localhost"
+    assert route["Route"][1]["Url"] == "https://localhost:%d/standin/authenticate" % stack.ports["dcv"]
+    assert "san=localhost" in route["Route"][1]["PeerCertificate"]
+    status, head, _rest, sock = open_stream(stack, session_id, connection_token(stack, session_id, token))
+    with sock:
+        assert status == 101, head
+        sock.sendall(b"RFB 003.008\n")
+        assert relay.read_exactly(sock, 12) == b"RFB 003.008\n"
+    assert "stream session %s: opened to localhost:%d" % (session_id, stack.ports["dcv"]) in stack.log("gateway")
+
+
+def test_without_a_mapping_strict_tls_fails_at_the_dcv_server_hop_naming_the_mapping(stack, ready_session):
+    session_id, token = ready_session
+    dns_only_dcv_certificate(stack)
+    status, data = gateway_get(stack, "/standin/connect?sessionId=%s&authToken=%s"
+                               % (session_id, connection_token(stack, session_id, token)))
+    answer = json.loads(data)
+    assert (status, answer["FailedHop"]) == (502, "dcv-server"), answer
+    assert answer["Route"][0]["Resolved"]["DcvServerEndpoint"] == "127.0.0.1"
+    for error in (answer["Error"], stack.log("gateway")):
+        assert "IP address mismatch" in error
+        assert "the resolver returned the IP address 127.0.0.1 as DcvServerEndpoint" in error
+        assert "register a DCV server DNS mapping at the broker (register-server-dns-mappings" in error
+    status, _head, body, sock = open_stream(stack, session_id, connection_token(stack, session_id, token))
+    sock.close()
+    answer = json.loads(body)
+    assert (status, answer["FailedHop"]) == (502, "dcv-server")
+    assert "register-server-dns-mappings" in answer["Error"] and "127.0.0.1" in answer["Error"]
+    assert stack.bridge.heads == []  # nothing reached the desktop

@@ -1,10 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcvkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A stand-in for the `dcv-session-manager-broker` CLI's API client commands (tests only).
+"""A stand-in for the `dcv-session-manager-broker` CLI's API client and DNS mapping commands (tests only).
 
-`install(directory)` writes an executable named like the real CLI; it keeps its clients in a JSON file
-next to it and prints what the documented CLI prints: the password once, on registration.
+`install(directory)` writes an executable named like the real CLI; it keeps its clients and mappings in a JSON
+file next to it and prints what the documented CLI prints: the password once, on registration;
+`describe-server-dns-mappings` and `register-server-dns-mappings` as sm-admin's pages of those names show them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ STATE = %(state)r
 
 def load():
     if not os.path.exists(STATE):
-        return {"clients": [], "calls": []}
+        return {"clients": [], "calls": [], "mappings": [], "mapping_files": []}
     with open(STATE) as handle:
         return json.load(handle)
 
@@ -75,6 +76,24 @@ elif command == "unregister-api-client":
     found[0]["active"] = False
     save(data)
     print("Client %%s unregistered." %% client_id)
+elif command == "describe-server-dns-mappings":
+    save(data)
+    print(json.dumps([{"serverIdType": m["ServerIdType"], "serverId": m["ServerId"],
+                       "dnsNames": {"internalDnsName": m["DnsNames"].get("InternalDnsName"),
+                                    "externalDnsName": m["DnsNames"].get("ExternalDnsName")}}
+                      for m in data.get("mappings", [])], indent=2, separators=(",", " : ")))
+elif command == "register-server-dns-mappings":
+    path = option("--file-path")
+    status = os.stat(path)
+    with open(path) as handle:
+        mappings = json.load(handle)
+    data.setdefault("mapping_files", []).append({"path": path, "mode": status.st_mode & 0o777,
+                                                 "uid": status.st_uid, "gid": status.st_gid, "content": mappings})
+    if data.get("fault") != "register-keeps-nothing":
+        data["mappings"] = mappings
+    save(data)
+    count = len(mappings) - (1 if data.get("fault") == "register-loads-fewer" else 0)
+    print("Successfully loaded %%d server id - dns name mappings from file %%s" %% (count, path))
 else:
     save(data)
     sys.stderr.write("unknown command %%r\n" %% command)
@@ -93,7 +112,7 @@ class FakeBrokerCli:
 
     def data(self):
         if not os.path.exists(self.state_file):
-            return {'clients': [], 'calls': []}
+            return {'clients': [], 'calls': [], 'mappings': [], 'mapping_files': []}
         with open(self.state_file) as handle:
             return json.load(handle)
 
@@ -124,3 +143,17 @@ class FakeBrokerCli:
     def forget(self, client_id):
         self._change(lambda data: data.__setitem__(
             'clients', [c for c in data['clients'] if c['id'] != client_id]))
+
+    @property
+    def mappings(self):
+        return self.data().get('mappings', [])
+
+    @property
+    def mapping_files(self):
+        return self.data().get('mapping_files', [])
+
+    def set_mappings(self, mappings):
+        self._change(lambda data: data.__setitem__('mappings', mappings))
+
+    def fault(self, name):
+        self._change(lambda data: data.__setitem__('fault', name))

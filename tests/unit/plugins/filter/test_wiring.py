@@ -41,8 +41,14 @@ def test_reference_topology_wiring():
     assert certs_a["gateway"] == {"dns_names": ["vpce-1.example.com", "broker.example.internal"],
                                   "ip_addresses": ["10.0.0.10"]}
     assert "server" not in certs_a
+    # sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference": the broker maps the address the
+    # agent reports to the DCV server's DNS name, so the gateway connects by name and the certificate needs no IP
     assert wiring["hosts"]["host-b"]["certificates"] == {
-        "server": {"dns_names": ["desktop.example.internal"], "ip_addresses": ["10.0.0.20"]}}
+        "server": {"dns_names": ["desktop.example.internal"], "ip_addresses": []}}
+    assert wiring["hosts"]["host-b"]["dns_mapped"] is True
+    assert wiring["server_dns_mappings"] == [{"ServerIdType": "Ip", "ServerId": "10.0.0.20",
+                                              "DnsNames": {"InternalDnsName": "desktop.example.internal"}}]
+    assert wiring["server_dns_mappings_managed"] is True
     assert wiring["hosts"]["host-b"]["ports"] == {"dcv_server_web_port": 8443}
 
 
@@ -176,3 +182,75 @@ def test_broker_beside_a_dcv_server_is_refused(groups):
 
 def test_broker_and_gateway_may_share_a_host():
     assert dcv_wiring(REFERENCE_GROUPS, REFERENCE_HOSTVARS)["errors"] == []
+
+
+# -- DCV server DNS mappings (sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference") ----------
+
+def _reference_with(**server_vars):
+    hostvars = dict(REFERENCE_HOSTVARS)
+    hostvars["host-b"] = dict(REFERENCE_HOSTVARS["host-b"], **server_vars)
+    return dcv_wiring(REFERENCE_GROUPS, hostvars)
+
+
+@pytest.mark.parametrize("value", [False, "false", "no", "False"])
+def test_without_mappings_the_server_certificate_carries_the_addresses(value):
+    wiring = _reference_with(dcv_server_dns_mappings=value)
+    assert wiring["errors"] == []
+    assert wiring["hosts"]["host-b"]["dns_mapped"] is False
+    assert wiring["hosts"]["host-b"]["certificates"]["server"] == {"dns_names": ["desktop.example.internal"],
+                                                                   "ip_addresses": ["10.0.0.20"]}
+    # no DCV server is mapped: dcv_broker leaves the broker's mappings (perhaps registered by hand) alone
+    assert wiring["server_dns_mappings"] == [] and wiring["server_dns_mappings_managed"] is False
+
+
+@pytest.mark.parametrize("value", [True, "true", "yes", None, ""])
+def test_mappings_are_the_default(value):
+    wiring = _reference_with(dcv_server_dns_mappings=value)
+    assert wiring["errors"] == [] and wiring["hosts"]["host-b"]["dns_mapped"] is True
+    assert wiring["hosts"]["host-b"]["certificates"]["server"]["ip_addresses"] == []
+
+
+def test_mapping_switch_must_be_a_boolean():
+    errors = _reference_with(dcv_server_dns_mappings="sometimes")["errors"]
+    assert errors == ["host host-b: dcv_server_dns_mappings = 'sometimes' is not a boolean; set it to true or false"]
+
+
+def test_without_gateways_no_mapping_and_the_certificate_keeps_the_addresses():
+    groups = {"dcv_brokers": ["host-a"], "dcv_servers": ["host-b"]}
+    wiring = dcv_wiring(groups, REFERENCE_HOSTVARS)
+    assert wiring["errors"] == []
+    assert wiring["hosts"]["host-b"]["dns_mapped"] is False
+    assert wiring["hosts"]["host-b"]["certificates"]["server"]["ip_addresses"] == ["10.0.0.20"]
+    assert wiring["server_dns_mappings"] == [] and wiring["server_dns_mappings_managed"] is False
+
+
+def test_every_address_of_every_mapped_server_is_mapped_to_its_name():
+    groups = dict(REFERENCE_GROUPS, dcv_servers=["host-b", "host-c", "host-d"])
+    hostvars = dict(REFERENCE_HOSTVARS,
+                    **{"host-c": {"dcv_host_name": "c.example.internal", "dcv_host_addresses": ["10.0.0.30", "fd00::30"]},
+                       "host-d": {"dcv_host_name": "d.example.internal", "dcv_host_addresses": ["10.0.0.40"],
+                                  "dcv_server_dns_mappings": False}})
+    wiring = dcv_wiring(groups, hostvars)
+    assert wiring["errors"] == []
+    assert [(m["ServerId"], m["DnsNames"]["InternalDnsName"]) for m in wiring["server_dns_mappings"]] == [
+        ("10.0.0.20", "desktop.example.internal"), ("10.0.0.30", "c.example.internal"),
+        ("fd00::30", "c.example.internal")]
+    assert all(m["ServerIdType"] == "Ip" for m in wiring["server_dns_mappings"])
+    assert wiring["server_dns_mappings_managed"] is True
+    assert wiring["hosts"]["host-d"]["certificates"]["server"]["ip_addresses"] == ["10.0.0.40"]
+
+
+def test_a_mapped_server_without_addresses_gets_no_mapping():
+    # the dcv_server preflight refuses it; the wiring itself stays usable for session.yml (which gathers no facts)
+    wiring = _reference_with(dcv_host_addresses=[])
+    assert wiring["errors"] == []
+    assert wiring["hosts"]["host-b"]["dns_mapped"] is True and wiring["server_dns_mappings"] == []
+
+
+def test_one_address_on_two_mapped_servers_is_refused():
+    groups = dict(REFERENCE_GROUPS, dcv_servers=["host-b", "host-c"])
+    hostvars = dict(REFERENCE_HOSTVARS, **{"host-c": {"dcv_host_name": "c.example.internal",
+                                                      "dcv_host_addresses": ["10.0.0.20"]}})
+    errors = dcv_wiring(groups, hostvars)["errors"]
+    assert errors == ["dcv_host_addresses entry 10.0.0.20 is listed for both DCV servers host-b and host-c: the broker "
+                      "maps one address to one DNS name (dcv_server_dns_mappings); list each server's own address"]

@@ -12,7 +12,11 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils import veri
 
 GROUPS = {"dcv_brokers": ["a"], "dcv_gateways": ["a"], "dcv_servers": ["b"]}
 HOSTVARS = {"a": {"dcv_host_name": "host-a.test", "dcv_gateway_public_names": ["desktops.test"]},
-            "b": {"dcv_host_name": "host-b.test"}}
+            "b": {"dcv_host_name": "host-b.test", "dcv_host_addresses": ["10.0.0.3"]}}
+# what describe-server-dns-mappings prints on the broker host once dcv_broker mapped host B (sm-admin
+# "describe-server-dns-mappings")
+MAPPINGS_OUT = json.dumps([{"serverIdType": "Ip", "serverId": "10.0.0.3",
+                            "dnsNames": {"internalDnsName": "host-b.test", "externalDnsName": None}}])
 
 PROPERTIES = {
     "client-to-broker-connector-https-port": "8448", "agent-to-broker-connector-https-port": "8445",
@@ -63,8 +67,10 @@ def healthy_hosts():
                   L.GATEWAY_UNIT: {"ActiveState": "active", "MainPID": "200"}},
         "listeners": [{"port": 8448, "pid": 100, "process": "java", "ancestors": []},
                       {"port": 8443, "pid": 200, "process": "dcv-gw", "ancestors": []}],
-        "commands": {"agent_clients": {"rc": 0, "stdout": "Session manager agent clients\n" + json.dumps(
-            [{"name": "verify-b", "id": "x", "active": True}])}},
+        "commands": {
+            "agent_clients": {"rc": 0, "stdout": "Session manager agent clients\n" + json.dumps(
+                [{"name": "verify-b", "id": "x", "active": True}])},
+            "dns_mappings": {"rc": 0, "stdout": MAPPINGS_OUT}},
     }
     b_live = {
         "time": 1000.7, "hostname": "verify-b",
@@ -98,7 +104,8 @@ def test_healthy_stack_all_rows_ok():
     for expected in ("agent -> broker (TLS, registration)", "DCV server -> broker token verifier",
                      "gateway -> broker resolver", "gateway -> DCV server b", "public names -> gateway certificate",
                      "broker client API (OAuth2)", "port clashes (live configs, sockets, wiring)",
-                     "unknown keys in live config files", "automatic console sessions", "clock skew between hosts"):
+                     "unknown keys in live config files", "automatic console sessions", "clock skew between hosts",
+                     "broker DNS mapping of DCV server b"):
         assert expected in links
     lines = R.table(rows)
     assert lines[-1] == "%d link(s) checked, 0 not ok" % len(rows)
@@ -304,3 +311,97 @@ def test_gateway_probes_the_ip_the_resolver_hands_out():
     assert "hands the gateway 10.0.0.3" in row["result"] and "dcv_host_addresses for b" in row["result"]
     hosts["a"]["links"]["probes"]["dcv-ip:b"] = dict(OK_TLS, host="10.0.0.3")
     assert "host-b.test and 10.0.0.3" in rows_by_link(hosts)[("gateway -> DCV server b", "a")]["result"]
+
+
+# -- the brokers' DCV server DNS mappings (sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping
+# reference": the gateway connects to a DCV server by the name the broker maps its address to) -------------------------
+
+MAPPING_ROW = ("broker DNS mapping of DCV server b", "a")
+
+
+def test_collect_spec_reads_the_mappings_on_brokers_only():
+    broker = L.collect_spec(["broker"])
+    assert {"name": "dns_mappings", "argv": [L.BROKER_CLI, "describe-server-dns-mappings"]} in broker["commands"]
+    assert "dns_mappings" not in [c["name"] for c in L.collect_spec(["server", "gateway"])["commands"]]
+
+
+def test_mapping_row_ok_names_address_and_name():
+    row = rows_by_link(healthy_hosts())[MAPPING_ROW]
+    assert row["ok"] and row["result"] == "ok (dcv-server mapping: 10.0.0.3 -> host-b.test)"
+
+
+def test_missing_mapping_names_the_fix():
+    hosts = healthy_hosts()
+    hosts["a"]["live"]["commands"]["dns_mappings"]["stdout"] = "[ ]"
+    row = rows_by_link(hosts)[MAPPING_ROW]
+    assert not row["ok"]
+    assert "a has no mapping for 10.0.0.3 (describe-server-dns-mappings)" in row["result"]
+    assert "which the certificate of b (DNS names only) does not carry" in row["result"]
+    assert "fix: re-run %s (role dcv_broker registers the mappings" % R.SITE in row["result"]
+
+
+def test_mapping_to_another_name_is_named():
+    hosts = healthy_hosts()
+    hosts["a"]["live"]["commands"]["dns_mappings"]["stdout"] = MAPPINGS_OUT.replace("host-b.test", "old-b.test")
+    row = rows_by_link(hosts)[MAPPING_ROW]
+    assert not row["ok"] and "a maps 10.0.0.3 to old-b.test, not to host-b.test (dcv_host_name of b)" in row["result"]
+
+
+def test_mappings_of_a_stopped_broker():
+    hosts = healthy_hosts()
+    hosts["a"]["live"]["units"][L.BROKER_UNIT] = {"ActiveState": "inactive", "MainPID": "0"}
+    hosts["a"]["live"]["commands"]["dns_mappings"] = {"rc": 1, "stdout": "", "stderr": "error: cannot reach the broker"}
+    row = rows_by_link(hosts)[MAPPING_ROW]
+    assert not row["ok"]
+    assert "dcv-session-manager-broker is inactive on a" in row["result"]
+    assert "a broker without persistence starts without mappings" in row["result"]
+    hosts["a"]["live"]["units"][L.BROKER_UNIT] = {"ActiveState": "active", "MainPID": "100"}
+    row = rows_by_link(hosts)[MAPPING_ROW]
+    assert "describe-server-dns-mappings failed (rc=1): error: cannot reach the broker" in row["result"]
+
+
+def test_agent_reporting_an_unlisted_address_is_named_from_describe_servers():
+    hosts = healthy_hosts()
+    view = {"servers": [{"Hostname": "verify-b", "Ip": "10.9.9.9"}], "sessions": []}
+    row = R.rows_dns_mapping("b", hosts, wiring(), view)
+    assert not row["ok"]
+    assert "the agent of b reports 10.9.9.9 (describeServers Ip) but dcv_host_addresses lists 10.0.0.3" in row["result"]
+    assert "fix: add 10.9.9.9 to dcv_host_addresses for b" in row["result"]
+    view["servers"][0]["Ip"] = "10.0.0.3"
+    assert R.rows_dns_mapping("b", hosts, wiring(), view)["ok"]
+
+
+def test_server_without_mappings_by_choice_and_without_gateways():
+    hostvars = dict(HOSTVARS, b=dict(HOSTVARS["b"], dcv_server_dns_mappings=False))
+    row = R.rows_dns_mapping("b", healthy_hosts(), dcv_wiring(GROUPS, hostvars), None)
+    assert row["ok"] and "none by choice: dcv_server_dns_mappings is false" in row["result"] and "10.0.0.3" in row["result"]
+    hostvars = dict(HOSTVARS, b={"dcv_host_name": "host-b.test", "dcv_server_dns_mappings": False})
+    row = R.rows_dns_mapping("b", healthy_hosts(), dcv_wiring(GROUPS, hostvars), None)
+    assert not row["ok"] and "dcv_host_addresses is empty" in row["result"]
+    without_gateways = dcv_wiring({"dcv_brokers": ["a"], "dcv_servers": ["b"]}, HOSTVARS)
+    assert "broker DNS mapping of DCV server b" not in [r["link"] for r in R.build_rows(healthy_hosts(), without_gateways)]
+
+
+def test_mapped_server_without_addresses():
+    hostvars = dict(HOSTVARS, b={"dcv_host_name": "host-b.test"})
+    row = R.rows_dns_mapping("b", healthy_hosts(), dcv_wiring(GROUPS, hostvars), None)
+    assert not row["ok"] and "dcv_host_addresses is empty for b: no mapping can name it" in row["result"]
+
+
+def test_endpoint_that_is_the_servers_name_is_not_probed_twice():
+    hosts = healthy_hosts()
+    hosts["a"]["links"]["probes"]["resolve:b:s1"] = dict(OK_TLS, status=200, body=json.dumps(
+        {"SessionId": "s1", "TransportProtocol": "HTTP", "DcvServerEndpoint": "host-b.test", "Port": 8443,
+         "WebUrlPath": "/"}))
+    assert R.endpoint_probes("a", hosts, wiring()) == []
+
+
+def test_ip_endpoint_without_mappings_by_choice_names_the_addresses():
+    hostvars = dict(HOSTVARS, b=dict(HOSTVARS["b"], dcv_server_dns_mappings=False))
+    hosts = healthy_hosts()
+    hosts["a"]["links"]["probes"]["dcv-ip:b"] = {"ok": False, "category": "tls_hostname", "host": "10.0.0.4",
+                                                 "port": 8443, "peer": {"names": ["host-b.test", "10.0.0.3"]}}
+    rows = dict(((r["link"], r["from"]), r) for r in R.build_rows(hosts, dcv_wiring(GROUPS, hostvars)))
+    row = rows[("gateway -> DCV server b", "a")]
+    assert "as dcv_server_dns_mappings is false for b" in row["result"]
+    assert "fix: add 10.0.0.4 to dcv_host_addresses for b" in row["result"]
