@@ -13,21 +13,9 @@ import pytest
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_credentials
 from ansible_collections.dcvkit.session_manager.plugins.modules import api_client as api_client_module
-from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fake_broker_cli import (
-    FakeBrokerCli,
-)
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.module_runner import run_module
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the module writes a root-owned file')
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    fake = FakeBrokerCli(str(bin_dir))
-    monkeypatch.setenv('PATH', '%s:%s' % (bin_dir, os.environ.get('PATH', '/usr/bin:/bin')))
-    return fake
 
 
 @pytest.fixture

@@ -18,24 +18,12 @@ import pytest
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_dns_mappings
 from ansible_collections.dcvkit.session_manager.plugins.modules import server_dns_mappings as module
-from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fake_broker_cli import (
-    FakeBrokerCli,
-)
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.module_runner import run_module
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason='the module runs the broker CLI as root')
 
 HOST_B = {'ServerIdType': 'Ip', 'ServerId': '10.0.0.20', 'DnsNames': {'InternalDnsName': 'dcv-b.example.internal'}}
 HOST_C = {'ServerIdType': 'Ip', 'ServerId': '10.0.0.30', 'DnsNames': {'InternalDnsName': 'dcv-c.example.internal'}}
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    bin_dir = tmp_path / 'bin'
-    bin_dir.mkdir()
-    fake = FakeBrokerCli(str(bin_dir))
-    monkeypatch.setenv('PATH', '%s:%s' % (bin_dir, os.environ.get('PATH', '/usr/bin:/bin')))
-    return fake
 
 
 @pytest.fixture
