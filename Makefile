@@ -13,6 +13,7 @@ help:
 	@echo "make setup     only the setup (apt packages, podman settings, images, .venv, stand-in packages)"
 	@echo "stages:        make yamllint | ansible-lint | lint | sanity | unit | lab-test | molecule [SCENARIO=name]"
 	@echo "make build     ansible-galaxy collection build into dist/"
+	@echo "make docs      write the role READMEs' variable tables from meta/argument_specs.yml (scripts/role_docs.py)"
 	@echo "make clean     remove build output, .venv and .collections (images stay: make clean-images)"
 
 setup:
@@ -58,6 +59,9 @@ else
 	@$(ENV) molecule test -s $(SCENARIO)
 endif
 
+docs:
+	@$(ENV) python scripts/role_docs.py
+
 build:
 	@$(ENV) mkdir -p dist && ansible-galaxy collection build --force --output-path dist .
 
@@ -69,4 +73,4 @@ clean-images:
 	-podman image rm localhost/dcvkit-lab-debian12:latest localhost/dcvkit-lab-ubuntu2204:latest \
 		localhost/dcvkit-lab-al2023standin:latest
 
-.PHONY: help setup test test-extended lab lab-test yamllint ansible-lint lint sanity unit molecule build clean clean-images
+.PHONY: help setup test test-extended lab lab-test yamllint ansible-lint lint sanity unit molecule docs build clean clean-images

@@ -22,58 +22,10 @@ server_counts=(1 4 8)
 work=$(mktemp -d /tmp/dcvkit-stack-bench.XXXXXX)
 export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
 
-containers() { podman ps -a --format '{{.Names}}' | grep '^dcvkit-bench-' || true; }
-cleanup() {
-  # only this script's containers, one by one by name
-  for name in $(containers); do podman rm -f -t 2 "$name" >/dev/null 2>&1 || true; done
-  podman network rm -f "$network" >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
+bench_prefix=dcvkit-bench
+# shellcheck source=benchmarks/stack/containers.sh
+. "$here/stack/containers.sh"
 trap cleanup EXIT
-
-start_container() { # NAME IMAGE
-  podman run -d --name "$1" --hostname "$1" --network "$network" --systemd=always "$2" /lib/systemd/systemd >/dev/null
-}
-wait_booted() { for name in "$@"; do podman exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true; done; }
-
-inventory() { # FILE SERVER-NAMES...
-  local file=$1; shift
-  {
-    echo "all:"
-    echo "  vars:"
-    echo "    ansible_connection: containers.podman.podman"
-    echo "    ansible_python_interpreter: /usr/bin/python3"
-    echo "    dcv_package_source: control_node"
-    echo "    dcv_package_dir: $root/build/standins"
-    echo "    dcv_ca_path: $work/pki"
-    echo "    dcv_allow_unsupported_platform: \"{{ ansible_facts['distribution'] == 'Debian' }}\"  # Debian 12 images"
-    echo "    dcv_broker_install_java: false"
-    echo "    dcv_broker_java_home: \"\""
-    echo "    dcv_broker_heap_size: 256m"
-    echo "    dcv_agent_broker_update_interval: 5"
-    echo "  children:"
-    echo "    dcv_brokers: {hosts: {dcvkit-bench-a: {dcv_gateway_public_names: [dcvkit-bench-a]}}}"
-    echo "    dcv_gateways: {hosts: {dcvkit-bench-a: {}}}"
-    echo "    dcv_servers:"
-    echo "      hosts:"
-    for name in "$@"; do
-      echo "        $name: {dcv_host_addresses: [\"{{ ansible_facts['default_ipv4']['address'] }}\"]}"
-    done
-  } >"$file"
-}
-
-timed() { # LABEL LOG COMMAND... -> prints seconds, fails with the log's tail when the command fails
-  local label=$1 log=$2; shift 2
-  local t0 t1
-  t0=$(date +%s.%N)
-  if ! "$@" >"$log" 2>&1; then
-    echo "FAILED: $label (log $log)" >&2; tail -30 "$log" >&2; exit 1
-  fi
-  t1=$(date +%s.%N)
-  python3 -c "print('%.1f' % ($t1 - $t0))"
-}
-
-changed_total() { grep -E ' : ok=' "$1" | sed -E 's/.*changed=([0-9]+).*/\1/' | awk '{s += $1} END {print s + 0}'; }
 
 cleanup; work=$(mktemp -d /tmp/dcvkit-stack-bench.XXXXXX)
 bash "$root/tests/standins/build.sh" >/dev/null

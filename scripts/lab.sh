@@ -58,6 +58,13 @@ for name in dcvkit-lab-a dcvkit-lab-b; do
   podman exec "$name" systemctl is-system-running --wait >/dev/null 2>&1 || true
 done
 
+# DCVKIT_COUNT_MODULES=1: at the end of each run, print per host how many tasks executed a module
+# (benchmarks/callback_plugins/module_count.py, benchmarks/README.md); unset, the runs are as always
+if [ "${DCVKIT_COUNT_MODULES:-}" = 1 ]; then
+  export ANSIBLE_CALLBACK_PLUGINS="$root/benchmarks/callback_plugins${ANSIBLE_CALLBACK_PLUGINS:+:$ANSIBLE_CALLBACK_PLUGINS}"
+  export ANSIBLE_CALLBACKS_ENABLED="module_count${ANSIBLE_CALLBACKS_ENABLED:+,$ANSIBLE_CALLBACKS_ENABLED}"
+fi
+
 mkdir -p build/lab
 t0=$SECONDS
 if [ -z "${DCVKIT_LAB_SLICES:-}" ]; then
@@ -77,11 +84,13 @@ deployed=$((SECONDS - t0))
 # Open a desktop the way an operator does (playbooks/session.yml), then follow its URL through the stand-in
 # gateway route from host B with strict TLS. Without a URL, show the resolver check instead.
 lab_user=labuser
+# session.yml's default session type (virtual), placed on host B by the host name its agent reports
+lab_server=$(podman exec dcvkit-lab-b hostname)
 podman exec dcvkit-lab-b id "$lab_user" >/dev/null 2>&1 || podman exec dcvkit-lab-b useradd -m -s /bin/bash "$lab_user"
-step "ansible-playbook -i inventories/lab playbooks/session.yml -e dcv_session_owner=$lab_user -e dcv_session_type=virtual"
+step "ansible-playbook -i inventories/lab playbooks/session.yml -e dcv_session_owner=$lab_user -e dcv_session_server=$lab_server"
 url=""
 if session_out=$(ansible-playbook -i inventories/lab playbooks/session.yml \
-    -e dcv_session_owner="$lab_user" -e dcv_session_type=virtual 2>&1); then
+    -e dcv_session_owner="$lab_user" -e dcv_session_server="$lab_server" 2>&1); then
   url=$(printf '%s\n' "$session_out" | grep -o 'https://[^ "]*authToken=[^ "]*' | tail -1 || true)
 else
   printf '%s\n' "$session_out" | tail -15

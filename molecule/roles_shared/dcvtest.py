@@ -83,3 +83,28 @@ def run_concurrently(calls, workers=3):
     """
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda call: call(), calls))
+
+
+def starts(target, service):
+    """How many times systemd has started the unit since the host booted: its journal's "Started" messages (message
+    id SD_MESSAGE_UNIT_STARTED), one per start or restart."""
+    return len(target.check_output(
+        "journalctl --no-pager -o cat UNIT=%s.service MESSAGE_ID=39f53479d3a045ac8e11786248231fbf" % service)
+        .splitlines())
+
+
+def handler_runs(output, role, handler):
+    """How many times a role's handler ran in an ansible-playbook output."""
+    return output.count("RUNNING HANDLER [dcvkit.session_manager.%s : %s]" % (role, handler))
+
+
+def changed_tasks(output, host_name):
+    """The number of changed tasks the PLAY RECAP gives a host."""
+    recap = output.rsplit("PLAY RECAP", 1)[1]
+    line = next(line for line in recap.splitlines() if line.startswith(host_name + " "))
+    return int(line.split("changed=", 1)[1].split()[0])
+
+
+def break_modes(target, wrong_modes):
+    """Give managed files a wrong mode ({path: octal string}); their content stays as it is."""
+    target.check_output("; ".join("chmod %s %s" % (mode, path) for path, mode in wrong_modes.items()))

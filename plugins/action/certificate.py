@@ -93,6 +93,14 @@ class ActionModule(ActionBase):
             result['written'].extend(installed['written'])
             result['pkcs12_encryption'] = installed.get('pkcs12_encryption')
             result['changed'] = bool(result['changed'] or installed['changed'])
+        elif check_mode:
+            # what the install phase would write, so that check mode too tells new content (a service restarts)
+            # from an owner or mode fix (it does not)
+            result['written'].extend(option for option, due in (
+                ('certificate_path', bool(reasons)),
+                ('ca_certificate_path', not inspected['ca_certificate_in_sync']),
+                ('pkcs12_path', bool(params.get('pkcs12_path')) and (bool(reasons) or not inspected['pkcs12_in_sync'])),
+            ) if due)
 
         for name in ('serial', 'not_after', 'fingerprint_sha256', 'dns_names', 'ip_addresses'):
             result[name] = (facts or {}).get(name)

@@ -82,6 +82,7 @@ BROKER_MANAGED_KEYS = {
     "jdbc-connection-url": "dcv_broker_jdbc_url",
     "jdbc-user": "dcv_broker_jdbc_user",
     "jdbc-password": "dcv_broker_jdbc_password",
+    "connect-session-token-duration-minutes": "dcv_broker_connect_session_token_minutes",
 }
 
 GATEWAY_KEYS = {

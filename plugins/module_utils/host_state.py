@@ -177,3 +177,48 @@ def packages_installed(state, names):
     """True when every package in ``names`` was reported installed (in any version)."""
     installed = (state or {}).get("packages")
     return installed is not None and all(name in installed for name in names)
+
+
+def _task_results(results):
+    flat = []
+    for result in results or []:
+        if isinstance(result, dict) and isinstance(result.get("results"), list):  # a loop's items
+            flat.extend(_task_results(result["results"]))
+        elif isinstance(result, dict):
+            flat.append(result)
+    return flat
+
+
+def content_changed(results, state):
+    """Labels of the files whose content these task results changed (or would change, in check mode).
+
+    A service reads its configuration, keys and certificates when it starts: a new content needs a restart, while
+    a fix of owner, group or mode alone changes nothing the running service sees. ``results`` are the registered
+    results of the tasks that write such files: copy and template (one file each, loops included), ini_file,
+    file with state absent, and the certificate module. An unchanged, skipped or failed result counts for nothing.
+
+    * certificate: a content change when it wrote (or would write) a file (``written``) or issues a new
+      certificate (``reasons``); ``attributes_fixed`` alone is none.
+    * copy and template: no content change only when the result's checksum (the SHA-1 of what the task sends,
+      which Ansible adds when the task ran the file module to fix attributes) is the one ``state`` (module
+      host_state) reported for the destination before the task. A check-mode result that would write new content
+      has no checksum; an empty ``state`` (no longer current) or a destination it did not read knows no SHA-1:
+      each of these counts as a content change, so a restart is never missed.
+    * anything else that changed (ini_file, a removed file): a content change.
+    """
+    files = (state or {}).get("files") or {}
+    changed = []
+    for result in _task_results(results):
+        if not result.get("changed") or result.get("failed") or result.get("skipped"):
+            continue
+        if "written" in result or "reasons" in result:
+            written = list(result.get("written") or [])
+            if written or result.get("reasons"):
+                changed.append("certificate (%s)" % ", ".join(written or ["certificate_path"]))
+            continue
+        path = result.get("dest") or result.get("path")
+        checksum = result.get("checksum")
+        if checksum and path and (files.get(path) or {}).get("sha1") == checksum:
+            continue
+        changed.append(path or "file of item %s" % result.get("item", "?"))
+    return changed

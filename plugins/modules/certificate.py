@@ -249,7 +249,8 @@ ip_addresses:
   elements: str
   sample: [10.150.248.180]
 written:
-  description: Options whose files were written (for example V(certificate_path), V(pkcs12_path)).
+  description: Options whose files got a new content (for example V(certificate_path), V(pkcs12_path)), or would in
+    check mode; a file whose owner, group or mode alone was fixed is not listed.
   returned: success
   type: list
   elements: str

@@ -47,12 +47,23 @@ def warnings_in(output):
 
 
 @pytest.fixture(scope="session")
-def desktop_url():
-    """A virtual session for the lab user, opened the way an operator does (playbooks/session.yml)."""
+def host_b_name():
+    """The host name host B's agent reports to the broker (server:Hostname in a CreateSessions requirement)."""
+    return on_host(HOST_B, "hostname").stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def session_output(host_b_name):
+    """session.yml's output for the lab user, as an operator runs it: the default session type, pinned to host B."""
     if on_host(HOST_B, "id", LAB_USER, check=False).returncode:
         on_host(HOST_B, "useradd", "-m", "-s", "/bin/bash", LAB_USER)
-    result = run(["ansible-playbook", "-i", INVENTORY, "playbooks/session.yml", "-e", "dcv_session_owner=" + LAB_USER,
-                  "-e", "dcv_session_type=virtual"], check=True)
-    urls = re.findall(r"https://[^\s\"']*authToken=[^\s\"']*", result.stdout)
-    assert urls, "session.yml printed no desktop URL:\n" + result.stdout[-3000:]
+    return run(["ansible-playbook", "-i", INVENTORY, "playbooks/session.yml", "-e", "dcv_session_owner=" + LAB_USER,
+                "-e", "dcv_session_server=" + host_b_name], check=True).stdout
+
+
+@pytest.fixture(scope="session")
+def desktop_url(session_output):
+    """The browser URL of the lab user's session."""
+    urls = re.findall(r"https://[^\s\"']*authToken=[^\s\"']*", session_output)
+    assert urls, "session.yml printed no desktop URL:\n" + session_output[-3000:]
     return urls[-1]

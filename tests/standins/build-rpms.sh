@@ -8,11 +8,33 @@
 # (bad/other-key/) and unsigned (bad/unsigned/), each beside the good NICE-GPG-KEY, for refusal tests.
 # Rebuilds only when a file under tests/standins changed or an output or the key is missing; prints one line
 # per package. Needs rpmbuild and rpmsign (Debian package rpm; scripts/lab-host.sh installs it) and gpg.
+#
+# --package NAME --version VERSION OUT_DIR: builds only NAME, at VERSION (same release), under its official file
+# name with that version, into OUT_DIR, signed with the NICE test key of the default build (which must have run
+# first: $STANDINS_RPM_OUT_DIR or build/standins-rpm). Always builds; writes no stamp, key file or bad/ RPMs.
+# Upgrade tests use it to offer a newer package that dnf accepts with its signature check on.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-out=${1:-${STANDINS_RPM_OUT_DIR:-$repo/build/standins-rpm}}
+default_out=${STANDINS_RPM_OUT_DIR:-$repo/build/standins-rpm}
+only_package=
+only_version=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --package) only_package=${2:?--package needs a package name}; shift 2 ;;
+        --version) only_version=${2:?--version needs a version}; shift 2 ;;
+        -*) echo "build-rpms.sh: unknown option $1" >&2; exit 2 ;;
+        *) break ;;
+    esac
+done
+if [ -n "$only_package$only_version" ]; then
+    if [ -z "$only_package" ] || [ -z "$only_version" ] || [ $# -ne 1 ]; then
+        echo "usage: build-rpms.sh --package NAME --version VERSION OUT_DIR" >&2
+        exit 2
+    fi
+fi
+out=${1:-$default_out}
 for tool in rpmbuild rpmsign gpg gpgconf; do
     command -v "$tool" >/dev/null 2>&1 || {
         echo "build-rpms.sh: $tool not found; install the Debian packages rpm and gnupg (scripts/lab-host.sh)" >&2
@@ -59,6 +81,17 @@ bad_source=nice-dcv-session-manager-broker-2025.0.539-1.amzn2023.noarch.rpm
 debtable=$(sed -n '/^packages="$/,/^"$/p' "$here/build.sh" | grep '|' || true)
 [ -n "$debtable" ] || { echo "build-rpms.sh: no package table found in $here/build.sh" >&2; exit 1; }
 
+if [ -n "$only_package" ]; then
+    row=$(echo "$rpms" | awk -F'|' -v n="$only_package" '$1 == n')
+    [ -n "$row" ] || { echo "build-rpms.sh: no package $only_package in the RPM table" >&2; exit 2; }
+    [ -d "$default_out/.gnupg" ] || {
+        echo "build-rpms.sh: no NICE test key in $default_out/.gnupg: run build-rpms.sh without options first" >&2
+        exit 1
+    }
+    rpms=$row
+    bad_source=
+fi
+
 gnupg="$out/.gnupg"
 key_uid_nice="dcvkit TEST stand-in NICE signing key (not Amazon) <standins@dcvkit.invalid>"
 key_uid_other="dcvkit TEST other key, must be refused (not Amazon) <standins-other@dcvkit.invalid>"
@@ -71,11 +104,21 @@ ensure_key() {  # uid: generate once (no passphrase, signing only, no expiry)
     [ -n "$(fingerprint "$1")" ] && return 0
     gpgq --passphrase '' --pinentry-mode loopback --quick-gen-key "$1" rsa3072 sign never
 }
+if [ -n "$only_package" ]; then
+    # a private copy of the default build's keyring: its gpg-agent is this run's alone, and the original is only
+    # read. Under a short path: gpg-agent's sockets live in it, and a socket path has at most 107 characters.
+    gnupg=$(mktemp -d "${TMPDIR:-/tmp}/dcvkit-gpg.XXXXXX")
+    cp -a "$default_out/.gnupg/." "$gnupg/"
+    rm -f "$gnupg"/S.* "$gnupg"/*.lock "$gnupg"/.#*
+    trap 'stop_agent; rm -rf "$gnupg"' EXIT
+    fpr_nice=$(fingerprint "$key_uid_nice")
+    [ -n "$fpr_nice" ] || { echo "build-rpms.sh: no NICE test key in $default_out/.gnupg" >&2; exit 1; }
+fi
 mkdir -p "$gnupg"
 chmod 0700 "$gnupg"
-trap stop_agent EXIT
+[ -n "$only_package" ] || trap stop_agent EXIT
 ensure_key "$key_uid_nice"
-ensure_key "$key_uid_other"
+[ -n "$only_package" ] || ensure_key "$key_uid_other"
 fpr_nice=$(fingerprint "$key_uid_nice")
 fpr_other=$(fingerprint "$key_uid_other")
 
@@ -87,7 +130,7 @@ all_present=yes
 for f in $files NICE-GPG-KEY "bad/other-key/$bad_source" "bad/unsigned/$bad_source"; do
     [ -f "$out/$f" ] || all_present=no
 done
-if [ "$all_present" = yes ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sources_hash" ]; then
+if [ -z "$only_package" ] && [ "$all_present" = yes ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sources_hash" ]; then
     for f in $files; do
         echo "up to date: $out/$f"
     done
@@ -99,7 +142,11 @@ fi
 . "$here/novnc.sh"
 
 stage=$(mktemp -d "$out/.stage.XXXXXX")
-trap 'stop_agent; rm -rf "$stage"' EXIT
+if [ -n "$only_package" ]; then
+    trap 'stop_agent; rm -rf "$stage" "$gnupg"' EXIT
+else
+    trap 'stop_agent; rm -rf "$stage"' EXIT
+fi
 mkdir -p "$stage/rpms" "$stage/bad/other-key" "$stage/bad/unsigned"
 
 # Directories every system has: never owned by a stand-in package.
@@ -123,7 +170,11 @@ echo "$rpms" | while IFS='|' read -r name file version release arch requires; do
     control="$src/control"
     # The .deb and the RPM must be the same release of the stand-in (nice-xdcv excepted, see above).
     debversion=$(control_field "$control" Version)
-    if [ "$name" != nice-xdcv ] && [ "${debversion%-*}" != "$version" ]; then
+    if [ -n "$only_version" ]; then
+        # the official file name with the other version in place of the table's
+        file="${file%%"$version"*}$only_version${file#*"$version"}"
+        version=$only_version
+    elif [ "$name" != nice-xdcv ] && [ "${debversion%-*}" != "$version" ]; then
         echo "build-rpms.sh: $name: control says Version $debversion, the RPM table $version; update both" >&2
         exit 1
     fi
@@ -241,6 +292,7 @@ echo "$rpms" | while IFS='|' read -r name file version release arch requires; do
     mv -f "$built" "$out/$file"
     echo "built: $out/$file"
 done
+[ -z "$only_package" ] || exit 0
 
 # Public keys: the good one where the roles look for NICE's key, beside the bad RPMs too
 gpgq --armor --export "$fpr_nice" > "$stage/NICE-GPG-KEY"

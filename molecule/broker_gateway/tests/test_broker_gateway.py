@@ -148,7 +148,7 @@ def test_bad_inputs_changed_nothing(bad_input_runs):
 
 def test_changing_a_broker_property_restarts_only_the_broker(host):
     broker, gateway = dcvtest.started_at(host, BROKER), dcvtest.started_at(host, GATEWAY)
-    rc, output = dcvtest.run_playbook({"dcv_broker_properties": {"connect-session-token-duration-minutes": 61}})
+    rc, output = dcvtest.run_playbook({"dcv_broker_connect_session_token_minutes": 61})
     assert rc == 0, output[-3000:]
     assert "connect-session-token-duration-minutes = 61" in host.file(
         "/etc/dcv-session-manager-broker/session-manager-broker.properties").content_string
@@ -158,7 +158,7 @@ def test_changing_a_broker_property_restarts_only_the_broker(host):
 
 def test_changing_a_gateway_setting_restarts_only_the_gateway(host):
     broker, gateway = dcvtest.started_at(host, BROKER), dcvtest.started_at(host, GATEWAY)
-    rc, output = dcvtest.run_playbook({"dcv_broker_properties": {"connect-session-token-duration-minutes": 61},
+    rc, output = dcvtest.run_playbook({"dcv_broker_connect_session_token_minutes": 61,
                                        "dcv_gateway_log_level": "debug"})
     assert rc == 0, output[-3000:]
     assert 'level = "debug"' in host.file("/etc/dcv-connection-gateway/dcv-connection-gateway.conf").content_string
@@ -207,3 +207,48 @@ def test_back_to_the_inventory_and_idempotent(host):
     assert rc == 0
     recap = output.rsplit("PLAY RECAP", 1)[1]
     assert "changed=0" in recap and "failed=0" in recap, recap
+
+
+# After test_back_to_the_inventory_and_idempotent: the host is as the inventory has it. A restart drops what a service
+# carries (a broker without persistence forgets every session), so only new content restarts, never a mode fix.
+# One file per task here, each read by a service only when it starts: {path: (a wrong mode, the mode the role sets)}
+MODE_FIXES = {
+    "/etc/dcv-session-manager-broker/session-manager-broker.properties": ("0644", 0o640),
+    "/etc/systemd/system/dcv-session-manager-broker.service.d/dcvkit-heap.conf": ("0600", 0o644),
+    "/etc/dcv-session-manager-broker/tls/broker.p12": ("0644", 0o640),
+    "/etc/dcv-connection-gateway/dcv-connection-gateway.conf": ("0644", 0o640),
+    "/etc/dcv-connection-gateway/certs/gateway.key": ("0640", 0o600),
+}
+
+
+def test_a_mode_fix_alone_restarts_neither_service(host):
+    dcvtest.break_modes(host, dict((path, wrong) for path, (wrong, _right) in MODE_FIXES.items()))
+    before = [dcvtest.started_at(host, service) for service in (BROKER, GATEWAY)]
+    rc, output = dcvtest.run_playbook()
+    assert rc == 0, output[-3000:]
+    assert dict((path, host.file(path).mode) for path in MODE_FIXES) == dict(
+        (path, right) for path, (_wrong, right) in MODE_FIXES.items())
+    # each fix reported changed, and nothing else: no restart asked for, none run
+    assert dcvtest.changed_tasks(output, A) == len(MODE_FIXES), output[-3000:]
+    assert "RUNNING HANDLER" not in output, output[-3000:]
+    assert [dcvtest.started_at(host, service) for service in (BROKER, GATEWAY)] == before
+
+
+def test_new_content_in_several_files_restarts_each_service_once(host):
+    # broker: the properties file and the heap drop-in; gateway: its configuration and its CA file
+    host.check_output("echo 'not the CA' > %s" % GATEWAY_CA)
+    starts = dict((service, dcvtest.starts(host, service)) for service in (BROKER, GATEWAY))
+    before = dict((service, dcvtest.started_at(host, service)) for service in (BROKER, GATEWAY))
+    rc, output = dcvtest.run_playbook({"dcv_broker_properties": {"session-screenshot-max-width": 200},
+                                       "dcv_broker_heap_size": "320m", "dcv_gateway_log_level": "debug"})
+    assert rc == 0, output[-3000:]
+    assert dcvtest.handler_runs(output, "dcv_broker", "Restart the broker") == 1, output[-3000:]
+    assert dcvtest.handler_runs(output, "dcv_gateway", "Restart the gateway") == 1, output[-3000:]
+    for service in (BROKER, GATEWAY):
+        assert dcvtest.started_at(host, service) != before[service]
+        assert dcvtest.starts(host, service) == starts[service] + 1, service
+    # the restart reloaded the unit: the broker runs with the new drop-in, the gateway trusts the CA again
+    assert "_JAVA_OPTIONS=-Xmx320m" in host.check_output("systemctl show -p Environment %s" % BROKER)
+    assert "session-screenshot-max-width = 200" in host.file(
+        "/etc/dcv-session-manager-broker/session-manager-broker.properties").content_string
+    assert dcvtest.tls_probe(host, 8447, BROKER_NAME, GATEWAY_CA).rc == 0

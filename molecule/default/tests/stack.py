@@ -17,6 +17,7 @@ BROKER = "host-a.dcvkit.test"
 SERVER = "host-b.dcvkit.test"
 PUBLIC = "desktops.dcvkit.test"
 CLIENT_PORT, AGENT_PORT, RESOLVER_PORT, GATEWAY_PORT = 8448, 8445, 8447, 8443
+HEALTH_PORT = 8989
 OWNER = "alice"
 BROKER_CA = "/etc/dcv-session-manager-broker/tls/ca.pem"
 GATEWAY_CA = "/etc/dcv-connection-gateway/certs/ca.pem"

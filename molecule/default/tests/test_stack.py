@@ -4,9 +4,9 @@
 Fast checks only; the slow fault cases live in test_zz_faults.py (run last, once), the bad-input table in
 test_bad_input.py."""
 
+import glob
 import json
 import os
-import re
 import shutil
 import subprocess
 
@@ -125,44 +125,86 @@ def test_certificates_phase_tag_reissues_and_restarts_only_what_it_must():
     assert stack.A.file("/etc/dcv-connection-gateway/certs/gateway.pem").exists
 
 
+# Host A's firewalld (the Amazon Linux 2023 stand-in runs it) after the roles: the broker's client port (8448: the
+# gateway shares the host), agent and resolver ports, the gateway's web and health-check ports. Nothing else.
+A_FIREWALL_PORTS = {"%d/tcp" % port for port in (stack.CLIENT_PORT, stack.AGENT_PORT, stack.RESOLVER_PORT,
+                                                  stack.GATEWAY_PORT, stack.HEALTH_PORT)}
+
+
+@pytest.mark.parametrize("permanent", [False, True], ids=["runtime", "permanent"])
+def test_firewalld_on_host_a_is_active_and_opens_exactly_the_component_ports(permanent):
+    assert stack.A.check_output("firewall-cmd --state") == "running"
+    ports = stack.A.check_output("firewall-cmd %s--list-ports" % ("--permanent " if permanent else "")).split()
+    assert sorted(ports) == sorted(A_FIREWALL_PORTS)
+
+
+def test_firewalld_on_host_a_blocks_a_port_the_roles_did_not_open():
+    """The end-to-end tests cross host A's firewall through the opened ports only: a listener on another port of A
+    answers on A itself and is refused to host B."""
+    port = 9099
+    stack.A.run_expect([0], "systemd-run --unit dcvkit-firewall-probe python3 -m http.server %d" % port)
+    try:
+        assert stack.wait_until(lambda: stack.A.run("curl -sS --max-time 5 -o /dev/null http://127.0.0.1:%d/"
+                                                    % port).rc == 0, timeout=30)
+        result = stack.B.run("curl -sS --max-time 10 -o /dev/null http://%s:%d/" % (stack.BROKER, port))
+        assert result.rc != 0, result.stdout
+        # the gateway's port on the same address answers (strict TLS, the collection's CA)
+        assert stack.B.run("curl -sS --max-time 10 --cacert %s -o /dev/null https://%s:%d/"
+                           % (stack.BROKER_CA_ON_B, stack.BROKER, stack.GATEWAY_PORT)).rc == 0
+    finally:
+        stack.A.run("systemctl stop dcvkit-firewall-probe")
+
+
 def test_describe_servers_names_host_b(api):
     status, data = api.call("/describeServers", {})
     assert status == 200, data
     assert stack.SERVER in json.dumps(data) or stack.B_NAME in json.dumps(data), data
 
 
-def _repack_with_version(deb, version, target_dir, work_dir):
-    """A copy of a stand-in .deb with another version in its control file, in target_dir under the name its
-    builder would give it."""
-    unpacked = work_dir / "unpacked"
-    subprocess.run(["dpkg-deb", "-R", str(deb), str(unpacked)], check=True)
-    control = unpacked / "DEBIAN" / "control"
-    control.write_text(re.sub(r"(?m)^Version: .*$", "Version: " + version, control.read_text()))
-    name = deb.name.split("_")
-    target = target_dir / "_".join([name[0], version] + name[2:])
-    subprocess.run(["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(unpacked), str(target)], check=True,
-                   stdout=subprocess.DEVNULL)
-    shutil.rmtree(unpacked)
-    return target
+def _rpm_version(name):
+    """VERSION of an installed package on host A, as rpm reads it (testinfra would ask dpkg: the stand-in OS keeps
+    Debian's dpkg)."""
+    return stack.A.check_output("rpm -q --qf '%%{VERSION}' %s" % name)
+
+
+def _newer_gateway_rpm(version, target_dir):
+    """The gateway stand-in RPM at another version, under its official file name, signed with the NICE test key."""
+    script = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests", "standins", "build-rpms.sh")
+    subprocess.run([script, "--package", "nice-dcv-connection-gateway", "--version", version, str(target_dir)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return target_dir / ("nice-dcv-connection-gateway-%s.amzn2023.x86_64.rpm" % version)
+
+
+def _signing_key(path):
+    """Key ID of an RPM file's header signature, "" when it is not signed."""
+    signature = subprocess.run(["rpm", "-qp", "--qf", "%{RSAHEADER:pgpsig}", str(path)], check=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode()
+    return signature.rpartition("Key ID ")[2] if "Key ID " in signature else ""
 
 
 def test_package_upgrade_restarts_only_its_service_and_the_next_run_is_quiet(tmp_path):
     """A newer gateway package in the package directory: the run upgrades it, restarts the gateway and nothing
     else, and the stack works; the next run changes nothing. The old package is put back at the end."""
-    original = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "build", "standins")
+    build = os.path.join(os.environ["MOLECULE_PROJECT_DIRECTORY"], "build")
+    # one directory for both hosts, as the scenario's two: RPMs and the NICE key for A, .debs for B
     packages = tmp_path / "packages"
-    shutil.copytree(original, packages, ignore=shutil.ignore_patterns(".*"))
-    old = next(packages.glob("nice-dcv-connection-gateway_*.deb"))
-    old_version = old.name.split("_")[1]
-    new_version = old_version + "1"  # 2025.0.870 -> 2025.0.8701: sorts after it
-    _repack_with_version(old, new_version, packages, tmp_path)
+    shutil.copytree(os.path.join(build, "standins-rpm"), packages, ignore=shutil.ignore_patterns(".*", "bad"))
+    for deb in glob.glob(os.path.join(build, "standins", "*.deb")):
+        shutil.copy(deb, packages)
+    old = next(packages.glob("nice-dcv-connection-gateway-*.amzn2023.x86_64.rpm"))
+    old_version = _rpm_version("nice-dcv-connection-gateway")
+    assert old.name == "nice-dcv-connection-gateway-%s.amzn2023.x86_64.rpm" % old_version
+    new_version = old_version + "1"  # 2025.0.870 -> 2025.0.8701: rpm sorts it after
+    new = _newer_gateway_rpm(new_version, packages)
+    # the rebuilt file is signed by the key of the scenario's packages, which dnf checks (gpgcheck stays on)
+    assert _signing_key(new) == _signing_key(old) != ""
     old.unlink()
 
     before = stack.all_started_at()
     rc, output = stack.run_site(extra_vars={"dcv_package_dir": str(packages)})
     assert rc == 0, output[-3000:]
     assert "upgraded in this run: gateway; restarting" in output
-    assert stack.A.package("nice-dcv-connection-gateway").version == new_version
+    assert _rpm_version("nice-dcv-connection-gateway") == new_version
     after = stack.all_started_at()
     assert sorted(key for key in before if before[key] != after[key]) == [(stack.A_NAME, "dcv-connection-gateway")]
     stack.end_to_end(label="upgraded")
@@ -172,12 +214,14 @@ def test_package_upgrade_restarts_only_its_service_and_the_next_run_is_quiet(tmp
     stack.assert_converged(output, changed=0)
     assert stack.all_started_at() == after
 
-    # back to the scenario's package, as an operator rolls back: the roles never downgrade (apt and dnf refuse an
-    # older file than the installed package), so dpkg installs the old file, then site.yml finds the stack in place
-    subprocess.run(["podman", "cp", os.path.join(original, old.name), "%s:/tmp/%s" % (stack.A_NAME, old.name)],
-                   check=True)
-    stack.A.run_expect([0], "dpkg -i --force-confold /tmp/%s && rm /tmp/%s" % (old.name, old.name))
-    assert stack.A.package("nice-dcv-connection-gateway").version == old_version
+    # back to the scenario's package, as an operator rolls back: the roles never downgrade (dnf refuses an older
+    # file than the installed package), so dnf downgrades to the old file, its signature checked, and site.yml
+    # then finds the stack in place
+    original = os.path.join(build, "standins-rpm", old.name)
+    subprocess.run(["podman", "cp", original, "%s:/tmp/%s" % (stack.A_NAME, old.name)], check=True)
+    stack.A.run_expect([0], "dnf downgrade -y -q --setopt=localpkg_gpgcheck=1 /tmp/%s && rm /tmp/%s"
+                       % (old.name, old.name))
+    assert _rpm_version("nice-dcv-connection-gateway") == old_version
     rc, output = stack.run_site()
     assert rc == 0, output[-3000:]
     stack.end_to_end(label="rolled-back")

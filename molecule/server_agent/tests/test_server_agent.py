@@ -206,3 +206,46 @@ def test_back_to_the_inventory_and_idempotent():
     for line in recap.strip().splitlines():
         if "ok=" in line:
             assert "changed=0" in line and "failed=0" in line, recap
+
+
+# After test_back_to_the_inventory_and_idempotent: both hosts are as the inventory has them. A restart ends what a
+# service carries (the DCV server's sessions), so only new content restarts, never a mode fix. One file per task
+# here, each read by its service only when it starts: {path: (a wrong mode, the mode the role sets)}
+MODE_FIXES = {
+    "/etc/dcv/dcv.conf": ("0600", 0o644),
+    "/etc/dcv/dcv.key": ("0640", 0o600),
+    "/etc/dcv-session-manager-agent/agent.conf": ("0644", 0o640),
+    "/etc/dcv-session-manager-agent/ca.pem": ("0600", 0o644),
+    "/etc/dcv-session-manager-agent/tags/placement.toml": ("0644", 0o640),
+}
+
+
+def test_a_mode_fix_alone_restarts_neither_service(host):
+    dcvtest.break_modes(host, dict((path, wrong) for path, (wrong, _right) in MODE_FIXES.items()))
+    before = [dcvtest.started_at(host, service) for service in (SERVER, AGENT)]
+    rc, output = dcvtest.run_playbook()
+    assert rc == 0, output[-3000:]
+    assert dict((path, host.file(path).mode) for path in MODE_FIXES) == dict(
+        (path, right) for path, (_wrong, right) in MODE_FIXES.items())
+    # each fix reported changed, and nothing else: no restart asked for, none run
+    assert dcvtest.changed_tasks(output, B) == len(MODE_FIXES), output[-3000:]
+    assert dcvtest.changed_tasks(output, A) == 0, output[-3000:]
+    assert "RUNNING HANDLER" not in output, output[-3000:]
+    assert [dcvtest.started_at(host, service) for service in (SERVER, AGENT)] == before
+
+
+def test_new_content_in_several_files_restarts_each_service_once(host):
+    # DCV server: dcv.conf and its CA file; agent: agent.conf and its tags file
+    host.check_output("echo 'not the CA' > /etc/dcv/ca.pem")
+    starts = dict((service, dcvtest.starts(host, service)) for service in (SERVER, AGENT))
+    before = dict((service, dcvtest.started_at(host, service)) for service in (SERVER, AGENT))
+    rc, output = dcvtest.run_playbook({"dcv_server_administrators": ["ops"], "dcv_agent_log_level": "debug",
+                                       "dcv_agent_tags": {"placement": {"pool": "other"}}})
+    assert rc == 0, output[-3000:]
+    assert dcvtest.handler_runs(output, "dcv_server", "Restart the DCV server") == 1, output[-3000:]
+    assert dcvtest.handler_runs(output, "dcv_agent", "Restart the agent") == 1, output[-3000:]
+    for service in (SERVER, AGENT):
+        assert dcvtest.started_at(host, service) != before[service]
+        assert dcvtest.starts(host, service) == starts[service] + 1, service
+    assert host.file("/etc/dcv/ca.pem").content_string.startswith("-----BEGIN CERTIFICATE-----")
+    assert 'pool = "other"' in host.file("/etc/dcv-session-manager-agent/tags/placement.toml").content_string

@@ -60,6 +60,8 @@ def dcv_settings(conf):
         "web-url-path": web_url_path.rstrip("/") + "/",
         "enable-quic-frontend": get("connectivity", "enable-quic-frontend", False, bool),
         "quic-port": get("connectivity", "quic-port", 8443, int),
+        # adminguide "Amazon DCV Server parameter reference": minutes, 0 never disconnects; checked, not acted on
+        "idle-timeout": get("connectivity", "idle-timeout", 60, int),
         "auth-token-verifier": get("security", "auth-token-verifier", "", str),
         "ca-file": get("security", "ca-file", "", str),
         "administrators": get("security", "administrators", [], list),

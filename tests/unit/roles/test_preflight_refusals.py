@@ -42,9 +42,37 @@ SERVER_SETTINGS = ("dcv_server", "preflight.yml",
                     "as meant"],
                    {"dcv_server_managed_keys": {}, "dcv_allow_insecure_tls": False})
 SERVER_MAPPING = ("dcv_server", "preflight.yml", ["Refuse a DCV server the brokers cannot map to its DNS name"], {})
+SERVER_SESSION = ("dcv_server", "preflight.yml", ["Check the session type and what it needs"],
+                  role_defaults("dcv_server", "dcv_server_session_type", "dcv_server_gpu", "dcv_server_create_session",
+                                "dcv_server_desktop"))
 GATEWAY_ENDPOINTS = ("dcv_gateway", "preflight.yml",
                      ["Check the listen endpoints are socket addresses on dcv_gateway_web_port"],
                      {"dcv_gateway_ports": {"dcv_gateway_web_port": 8443}})
+
+# The firewall read is a registered result in a real run; here each case says what the host has
+GATEWAY_SOURCES = ("dcv_gateway", "preflight.yml",
+                   ["Check the networks that may reach the gateway are written in CIDR notation",
+                    "Refuse allowed sources that no active firewall would enforce"],
+                   dict(role_defaults("dcv_gateway", "dcv_gateway_allowed_sources", "dcv_gateway_health_check_sources"),
+                        dcv_firewall_manage=True, _dcv_gateway_ufw_status={"skipped": True},
+                        **role_vars("dcv_gateway", "dcv_gateway_sources_restricted")))
+BROKER_TOKEN = ("dcv_broker", "preflight.yml",
+                ["Check the connection token lifetime is a whole number of minutes",
+                 "Refuse a connection token that outlives dcv_session_max_age_minutes"],
+                dict(role_defaults("dcv_broker", "dcv_broker_connect_session_token_minutes"),
+                     **role_defaults("dcv_common", "dcv_session_max_age_minutes")))
+SERVER_IDLE = ("dcv_server", "preflight.yml", ["Check the idle disconnect time is a whole number of minutes"],
+               role_defaults("dcv_server", "dcv_server_idle_timeout_minutes"))
+
+
+def firewall(firewalld="inactive", ufw="inactive", ufw_status=None):
+    """What the preflight's read of the host says: the units' states and, when asked, ufw status."""
+    facts = {"_dcv_gateway_firewall_units": {"units": {"firewalld.service": {"active": firewalld},
+                                                       "ufw.service": {"active": ufw}}}}
+    if ufw_status is not None:
+        facts["_dcv_gateway_ufw_status"] = {"stdout": ufw_status}
+    return facts
+
 
 COMMON_PLATFORM = ("dcv_common", "once.yml", ["Refuse a platform outside the documented list"],
                    dict(role_defaults("dcv_common", "dcv_allow_unsupported_platform"),
@@ -106,6 +134,21 @@ CASES = [
      {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": ["10.0.0.20"], "dns_mapped": True}}, None),
     ("unmapped-server-without-address", SERVER_MAPPING,
      {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": [], "dns_mapped": False}}, None),
+    # admin guide "Introduction to Amazon DCV sessions": console and virtual sessions never run together on one
+    # server; "Prerequisites for Linux Amazon DCV servers": a console session runs on the display manager's X server
+    ("session-defaults", SERVER_SESSION, {}, None),
+    ("session-console-gnome", SERVER_SESSION, {"dcv_server_session_type": "console"}, None),
+    ("session-console-automatic", SERVER_SESSION,
+     {"dcv_server_session_type": "console", "dcv_server_create_session": True}, None),
+    ("session-console-own-desktop", SERVER_SESSION,
+     {"dcv_server_session_type": "console", "dcv_server_desktop": "none", "dcv_server_gpu": True}, None),
+    ("session-virtual-with-automatic-console", SERVER_SESSION, {"dcv_server_create_session": True},
+     ["dcv_server_session_type is virtual", "dcv_server_create_session: true) needs dcv_server_session_type: console"]),
+    ("session-console-xfce", SERVER_SESSION, {"dcv_server_session_type": "console", "dcv_server_desktop": "xfce"},
+     ["dcv_server_session_type is console", "use dcv_server_desktop gnome"]),
+    ("session-type-unknown", SERVER_SESSION, {"dcv_server_session_type": "both"},
+     ["dcv_server_session_type is both", "must be virtual or console"]),
+    ("session-gpu-not-boolean", SERVER_SESSION, {"dcv_server_gpu": "maybe"}, ["dcv_server_gpu a boolean"]),
     # gw-admin "Configuration File Reference": listen endpoints are IP socket addresses
     ("endpoint-host-name", GATEWAY_ENDPOINTS, {"dcv_gateway_web_listen_endpoints": ["gateway.example.internal:8443"]},
      ["dcv_gateway_web_listen_endpoints: 'gateway.example.internal:8443'", "not a host name"]),
@@ -131,6 +174,62 @@ CASES = [
     ("platform-ubuntu-22.04", COMMON_PLATFORM, facts("Ubuntu", "22.04", "Debian"), None),
     ("platform-ubuntu-24.04", COMMON_PLATFORM, facts("Ubuntu", "24.04", "Debian"), None),
     ("endpoint-ipv6", GATEWAY_ENDPOINTS, {"dcv_gateway_web_listen_endpoints": ["[::]:8443", "0.0.0.0:8443"]}, None),
+    # who may reach the gateway: networks in CIDR notation, enforced by an active host firewall or refused
+    ("sources-default-any", GATEWAY_SOURCES, firewall(), None),
+    ("sources-firewalld", GATEWAY_SOURCES,
+     dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["10.0.0.0/16", "2001:db8::/56", "192.0.2.7"]),
+     None),
+    ("sources-host-bits", GATEWAY_SOURCES, dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["10.0.3.0/16"]),
+     ["dcv_gateway_allowed_sources: '10.0.3.0/16' has host bits set; write the network '10.0.0.0/16'"]),
+    ("sources-host-name", GATEWAY_SOURCES,
+     dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["lb.example.internal"]),
+     ["dcv_gateway_allowed_sources: 'lb.example.internal' is not an IPv4 or IPv6 network in CIDR notation"]),
+    ("sources-not-a-list", GATEWAY_SOURCES, dict(firewall(firewalld="active"), dcv_gateway_allowed_sources="10.0.0.0/16"),
+     ["dcv_gateway_allowed_sources must be a list of networks in CIDR notation"]),
+    # the health-check sources follow the allowed sources unless set, and are checked under their own name
+    ("health-sources-bad-ipv6", GATEWAY_SOURCES,
+     dict(firewall(firewalld="active"), dcv_gateway_health_check_sources=["2001:db8::1/64"]),
+     ["dcv_gateway_health_check_sources: '2001:db8::1/64' has host bits set; write the network '2001:db8::/64'"]),
+    ("health-sources-follow-bad-allowed", GATEWAY_SOURCES,
+     dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["10.0.0.0/33"]),
+     ["dcv_gateway_allowed_sources: '10.0.0.0/33' is not", "dcv_gateway_health_check_sources: '10.0.0.0/33' is not"]),
+    ("sources-without-firewall", GATEWAY_SOURCES, dict(firewall(), dcv_gateway_allowed_sources=["10.0.0.0/16"]),
+     ["host testhost: dcv_gateway_allowed_sources / dcv_gateway_health_check_sources limit who may reach the gateway",
+      "neither firewalld nor ufw is active on the host", "set dcv_gateway_allowed_sources: []"]),
+    ("health-sources-without-firewall", GATEWAY_SOURCES,
+     dict(firewall(), dcv_gateway_health_check_sources=["10.0.0.0/16"]), ["neither firewalld nor ufw is active"]),
+    ("sources-firewall-unmanaged", GATEWAY_SOURCES,
+     dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["10.0.0.0/16"], dcv_firewall_manage=False),
+     ["dcv_firewall_manage is false (the collection leaves the firewall alone)"]),
+    # ufw's unit stays active after ufw disable: ufw status decides
+    ("sources-ufw-disabled", GATEWAY_SOURCES,
+     dict(firewall(ufw="active", ufw_status="Status: inactive"), dcv_gateway_allowed_sources=["10.0.0.0/16"]),
+     ["neither firewalld nor ufw is active"]),
+    ("sources-ufw-enabled", GATEWAY_SOURCES,
+     dict(firewall(ufw="active", ufw_status="Status: active\n"), dcv_gateway_allowed_sources=["10.0.0.0/16"]), None),
+    # sm-admin "Broker configuration file": connect-session-token-duration-minutes, minutes (default 60)
+    ("token-defaults", BROKER_TOKEN, {}, None),
+    ("token-zero", BROKER_TOKEN, {"dcv_broker_connect_session_token_minutes": 0},
+     ["dcv_broker_connect_session_token_minutes is 0", "at least 1"]),
+    ("token-words", BROKER_TOKEN, {"dcv_broker_connect_session_token_minutes": "an hour"},
+     ["dcv_broker_connect_session_token_minutes is an hour"]),
+    ("token-outlives-session", BROKER_TOKEN,
+     {"dcv_broker_connect_session_token_minutes": 120, "dcv_session_max_age_minutes": 90},
+     ["dcv_broker_connect_session_token_minutes is 120 but dcv_session_max_age_minutes is 90",
+      "Lower dcv_broker_connect_session_token_minutes to at most 90"]),
+    ("token-as-long-as-session", BROKER_TOKEN,
+     {"dcv_broker_connect_session_token_minutes": 90, "dcv_session_max_age_minutes": 90}, None),
+    ("token-long-without-age-limit", BROKER_TOKEN, {"dcv_broker_connect_session_token_minutes": 1440}, None),
+    ("max-age-negative", BROKER_TOKEN, {"dcv_session_max_age_minutes": -5},
+     ["dcv_session_max_age_minutes is -5: set 0"]),
+    # adminguide "Amazon DCV Server parameter reference": [connectivity] idle-timeout, minutes, 0 = never
+    ("idle-defaults", SERVER_IDLE, {}, None),
+    ("idle-never", SERVER_IDLE, {"dcv_server_idle_timeout_minutes": 0}, None),
+    ("idle-negative", SERVER_IDLE, {"dcv_server_idle_timeout_minutes": -1},
+     ["dcv_server_idle_timeout_minutes is -1", "from 0 (never"]),
+    ("idle-with-unit", SERVER_IDLE, {"dcv_server_idle_timeout_minutes": "30m"}, ["dcv_server_idle_timeout_minutes is 30m"]),
+    ("idle-beyond-dword", SERVER_IDLE, {"dcv_server_idle_timeout_minutes": 4294967296},
+     ["dcv_server_idle_timeout_minutes is 4294967296"]),
 ]
 
 

@@ -80,6 +80,25 @@ DERIVE_CASES = [
      "/usr/lib/jvm/java-17-openjdk-amd64"),
 ]
 
+UBUNTU = {"distribution": "Ubuntu", "os_family": "Debian"}
+AL2023 = {"distribution": "Amazon", "os_family": "RedHat"}
+# (id, facts, inputs, the packages the dcv_server role installs for the desktop, GDM's custom.conf): admin guide
+# "Prerequisites for Linux Amazon DCV servers": a desktop with GDM (Wayland off in its custom.conf), and the XDummy
+# driver for console sessions on hosts without a GPU
+DESKTOP_CASES = [
+    ("desktop-default-ubuntu", UBUNTU, {}, ["ubuntu-desktop-minimal", "gdm3"], "/etc/gdm3/custom.conf"),
+    ("desktop-console-ubuntu", UBUNTU, {"dcv_server_session_type": "console"},
+     ["ubuntu-desktop-minimal", "gdm3", "xserver-xorg-video-dummy"], "/etc/gdm3/custom.conf"),
+    ("desktop-console-ubuntu-gpu", UBUNTU, {"dcv_server_session_type": "console", "dcv_server_gpu": True},
+     ["ubuntu-desktop-minimal", "gdm3"], "/etc/gdm3/custom.conf"),
+    ("desktop-console-al2023", AL2023, {"dcv_server_session_type": "console"}, ["@GNOME", "xorg-x11-drv-dummy"],
+     "/etc/gdm/custom.conf"),
+    ("desktop-console-own", UBUNTU, {"dcv_server_session_type": "console", "dcv_server_desktop": "none"}, [],
+     "/etc/gdm3/custom.conf"),
+    ("desktop-xfce", UBUNTU, {"dcv_server_desktop": "xfce"},
+     ["xfce4-session", "xfwm4", "xfce4-panel", "xfdesktop4", "xfce4-terminal", "dbus-x11"], "/etc/gdm3/custom.conf"),
+]
+
 JAVA_PREFLIGHT = ["Check the form of dcv_broker_java_home", "Look for the Java 11 home on the host when the role installs no Java",
                   "Choose the broker's Java home (broker-java-home)",
                   "Refuse a broker without a Java home when the role installs none"]
@@ -161,14 +180,21 @@ def outcomes(tmp_path_factory):
                                      role_file("dcv_broker", "defaults", "main.yml"),
                                      role_file("dcv_broker", "vars", "main.yml"), inputs_file],
                       "tasks": [{"name": "derive", "ansible.builtin.debug": {"var": "dcv_broker_java_home_candidates"}}]})
+    for case_id, facts, inputs, _packages, _gdm in DESKTOP_CASES:
+        inputs_file = _write_yaml(tmp / ("%s.yml" % case_id), dict(inputs, ansible_facts=facts))
+        plays.append({"name": case_id, "hosts": HOST, "gather_facts": False,
+                      "vars_files": [role_file("dcv_server", "defaults", "main.yml"),
+                                     role_file("dcv_server", "vars", "main.yml"), inputs_file],
+                      "tasks": [{"name": "desktop", "ansible.builtin.debug": {
+                          "msg": {"packages": "{{ dcv_server_desktop_package_list }}", "gdm": "{{ dcv_server_gdm_conf }}"}}}]})
     for case_id, rotate, _expected in CA_CASES:
         ca_dir = str(tmp / case_id)
         _truncated_ca(ca_dir)
-        # a host of its own: the CA task runs once per host and run (_dcv_common_ca)
+        # a host of its own: each case registers its own _dcv_common_ca
         plays.append({"name": case_id, "hosts": case_id, "gather_facts": False,
                       "vars": {"dcv_ca_path": ca_dir, "dcv_ca_common_name": "Test CA", "dcv_ca_valid_days": 30,
                                "dcv_ca_key_type": "ecdsa", "dcv_ca_key_passphrase": "", "dcv_ca_rotate": rotate},
-                      "tasks": role_tasks("dcv_common", "once.yml", *CA_TASKS)})
+                      "tasks": role_tasks("dcv_common", "ca.yml", *CA_TASKS)})
     for case_id, inputs, _expected in JAVA_CASES:
         variables = dict({"dcv_broker_java_home_derived": DERIVED, "dcv_broker_java_home_candidates": [DERIVED]},
                          **inputs)
@@ -253,3 +279,11 @@ def test_ca_that_no_longer_parses(outcomes, case):
         for words in expected:
             assert words.replace("@CA@", ca_dir) in stop["msg"], stop["msg"]
         assert sorted(os.listdir(ca_dir)) == ["ca.key", "ca.pem"]
+
+
+@pytest.mark.parametrize("case", DESKTOP_CASES, ids=[case[0] for case in DESKTOP_CASES])
+def test_server_desktop_packages(outcomes, case):
+    case_id, _facts, _inputs, packages, gdm = case
+    result = outcomes[0][case_id][0]
+    assert not result.get("failed"), result
+    assert result["msg"] == {"packages": packages, "gdm": gdm}

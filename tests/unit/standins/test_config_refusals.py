@@ -111,6 +111,14 @@ def test_dcv_settings_types_and_defaults():
         dcv_settings({"connectivity": {"web-url-path": "dcv"}})
 
 
+def test_dcv_settings_idle_timeout_is_a_number_of_minutes():
+    assert dcv_settings({})["idle-timeout"] == 60
+    assert dcv_settings({"connectivity": {"idle-timeout": 0}})["idle-timeout"] == 0
+    # a quoted number is a string to the server: the role must write idle-timeout=30, never idle-timeout="30"
+    with pytest.raises(ConfigError, match=r"\[connectivity\] idle-timeout = '30': expected int"):
+        dcv_settings({"connectivity": {"idle-timeout": "30"}})
+
+
 def test_dcv_server_sessions_administrators_and_xdcv(tmp_path, pki):
     import getpass
     conf = tmp_path / "dcv.conf"

@@ -80,8 +80,13 @@ def test_managed_key_points_to_variable():
 
 
 def test_value_with_comment_refused():
-    result = dcv_broker_property_problems({"connect-session-token-duration-minutes": "60 # one hour"})
+    result = dcv_broker_property_problems({"create-sessions-queue-max-time-seconds": "1800 # half an hour"})
     assert "comment" in result["errors"][0]
+
+
+def test_token_lifetime_is_set_through_its_variable():
+    result = dcv_broker_property_problems({"connect-session-token-duration-minutes": 30})
+    assert "dcv_broker_connect_session_token_minutes" in result["errors"][0]
 
 
 def test_documented_key_accepted():

@@ -68,7 +68,8 @@ def test_session_playbook_refuses_before_the_api_client_is_registered(tmp_path):
                PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
     done = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory),
                            os.path.join(ROOT, "playbooks", "session.yml"), "-e", "dcv_session_owner=carol",
-                           "-e", "dcv_session_init_file=init.sh", "-e", "dcv_session_credentials_file=%s" % credentials],
+                           "-e", "dcv_session_type=console", "-e", "dcv_session_init_file=init.sh",
+                           "-e", "dcv_session_credentials_file=%s" % credentials],
                           env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           universal_newlines=True, timeout=300, check=False)
     assert done.returncode != 0

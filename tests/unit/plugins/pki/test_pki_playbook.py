@@ -87,6 +87,33 @@ def test_issue_idempotence_check_mode_diff_and_name_change(pki, playbook, tmp_pa
     assert rc == 0 and parsed['stats']['testhost']['changed'] == 0, raw
 
 
+def test_written_names_new_content_only_alike_in_check_mode_and_run(pki, playbook, tmp_path, host):
+    """The roles restart a service only for what `written` names: never for an owner or mode fix alone."""
+    tasks = _ca_task(tmp_path) + _cert_task(tmp_path)
+    rc, parsed, raw = playbook(tasks)
+    assert rc == 0, raw
+
+    os.chmod(str(host / 'dcv.key'), 0o600)
+    os.chmod(str(host / 'store.p12'), 0o644)
+    for check in (True, False):
+        rc, parsed, raw = playbook(tasks, check=check)
+        cert = _results(pki, parsed)['certificate']
+        assert rc == 0 and cert['changed'] and cert['reasons'] == [] and cert['written'] == [], (check, raw)
+    assert stat.S_IMODE(os.stat(str(host / 'dcv.key')).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(str(host / 'store.p12')).st_mode) == 0o640
+
+    (host / 'ca.pem').write_text('not the CA\n')
+    for check in (True, False):
+        rc, parsed, raw = playbook(tasks, check=check)
+        cert = _results(pki, parsed)['certificate']
+        assert rc == 0 and cert['reasons'] == [] and cert['written'] == ['ca_certificate_path'], (check, raw)
+
+    rc, parsed, raw = playbook(_ca_task(tmp_path) + _cert_task(tmp_path, dns='renamed.example.internal'), check=True)
+    cert = _results(pki, parsed)['certificate']
+    assert rc == 0 and cert['reasons'] == ['names_changed'], raw
+    assert cert['written'] == ['certificate_path', 'pkcs12_path']
+
+
 @pytest.mark.parametrize('extra, option', [
     (dict(pkcs12_passphrase="''"), 'pkcs12_passphrase'),
     (dict(renew_before_days=400), 'renew_before_days'),

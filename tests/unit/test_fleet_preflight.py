@@ -1,0 +1,141 @@
+# -*- coding: utf-8 -*-
+"""site.yml's preflight over a generated fleet (benchmarks/fleet.sh's inputs), and the module counter.
+
+* The wiring is derived once, on one host, yet every host of the run has it, also in a later play that uses the
+  free strategy in batches (as site.yml's deploy plays do); the CA is ensured once; no module runs on a host.
+* benchmarks/fleet/generate.py writes a fact cache that the installed ansible-core reads: gathering = smart skips
+  every host.
+* benchmarks/callback_plugins/module_count.py counts the tasks that executed a module on each host.
+"""
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+GENERATE = os.path.join(ROOT, "benchmarks", "fleet", "generate.py")
+HOSTS = 4
+
+
+def _env(tmp, **extra):
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"),
+                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
+                ANSIBLE_NOCOLOR="1", ANSIBLE_LOCAL_TEMP=str(tmp / ".ansible"), ANSIBLE_HOME=str(tmp / ".ansible"),
+                ANSIBLE_CALLBACK_PLUGINS=os.path.join(ROOT, "benchmarks", "callback_plugins"),
+                ANSIBLE_CALLBACKS_ENABLED="module_count", DCVKIT_COUNT_MODULES_FILE=str(tmp / "counts.json"),
+                PATH=BIN + os.pathsep + os.environ.get("PATH", ""), **extra)
+
+
+def _playbook(tmp, inventory, playbook, **extra):
+    process = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)],
+                             env=_env(tmp, **extra), cwd=str(tmp), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             universal_newlines=True, timeout=600, check=False)
+    try:
+        # the counter's table comes before or after the json callback's document
+        report, _end = json.JSONDecoder().raw_decode(process.stdout[process.stdout.index("{"):])
+    except ValueError:
+        raise AssertionError(process.stdout[-3000:] + process.stderr[-3000:])
+    with open(str(tmp / "counts.json")) as handle:
+        counts = json.load(handle)
+    return process.returncode, report, counts
+
+
+def _fleet(tmp):
+    fleet = tmp / "fleet"
+    subprocess.run([sys.executable, GENERATE, "inventory", str(HOSTS), str(fleet),
+                    os.path.join(ROOT, "benchmarks", "fleet", "facts.json"), str(tmp / "ca")], check=True)
+    return fleet, dict(ANSIBLE_CACHE_PLUGIN="ansible.builtin.jsonfile", ANSIBLE_CACHE_PLUGIN_CONNECTION=str(fleet / "facts"),
+                       ANSIBLE_CACHE_PLUGIN_TIMEOUT="0", ANSIBLE_GATHERING="smart")
+
+
+def _task(report, play, name):
+    """The results of the task NAME in every batch of the play PLAY."""
+    matches = [task for run in report["plays"] if run["play"]["name"] == play
+               for task in run["tasks"] if task["task"]["name"].endswith(name)]
+    assert matches, name
+    return matches
+
+
+def test_preflight_derives_once_and_every_later_play_sees_it(tmp_path):
+    fleet, cache = _fleet(tmp_path)
+    preflight = tmp_path / "preflight.yml"
+    subprocess.run([sys.executable, GENERATE, "preflight", os.path.join(ROOT, "playbooks", "site.yml"), str(preflight)],
+                   check=True)
+    plays = yaml.safe_load(preflight.read_text())
+    # what site.yml's deploy plays depend on, asked in the same conditions: free strategy, batches of 2
+    plays.append({"name": "later", "hosts": "all", "gather_facts": False, "strategy": "ansible.builtin.free",
+                  "serial": 2, "tasks": [{"name": "wiring and CA in place", "ansible.builtin.assert": {
+                      "that": ["dcv_wiring['hosts'] | length == %d" % HOSTS, "_dcv_common_done",
+                               "_dcv_common_ca is succeeded", "_dcv_server_checked | default(false)"
+                               " or inventory_hostname not in groups['dcv_servers']"]}}]})
+    playbook = tmp_path / "site-preflight.yml"
+    playbook.write_text(yaml.safe_dump(plays, sort_keys=False))
+
+    code, report, counts = _playbook(tmp_path, fleet / "inventory.yml", playbook, **cache)
+
+    assert code == 0, report["stats"]
+    assert sorted(report["stats"]) == sorted(["sm-a"] + ["dcv-%04d" % i for i in range(1, HOSTS)])
+    preflight_play = plays[0]["name"]
+    derived = _task(report, preflight_play, "Derive the wiring from the inventory")
+    assert [list(task["hosts"]) for task in derived] == [["sm-a"]]
+    ca = _task(report, preflight_play, "Ensure the collection's CA on the control node")
+    assert [list(task["hosts"]) for task in ca] == [["sm-a"]]
+    assert os.path.isfile(str(tmp_path / "ca" / "ca.pem"))
+    later = _task(report, "later", "wiring and CA in place")
+    assert sorted(host for task in later for host in task["hosts"]) == sorted(report["stats"])
+    # the preflight reasons about the inventory only: the CA on the control node is its one module execution
+    assert counts["total"] == {"tasks": 0, "executions": 0, "delegated": 1}
+
+
+def test_module_count(tmp_path):
+    inventory = tmp_path / "local.ini"
+    inventory.write_text("".join("h%d ansible_connection=local ansible_python_interpreter=%s\n" % (i, sys.executable)
+                                 for i in (1, 2)))
+    playbook = tmp_path / "count.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "count", "hosts": "all", "gather_facts": False, "tasks": [
+        {"name": "one module", "ansible.builtin.stat": {"path": str(tmp_path)}},
+        {"name": "changed", "ansible.builtin.command": "true", "changed_when": True},
+        {"name": "two of three items", "ansible.builtin.stat": {"path": "{{ item }}"},
+         "loop": [str(tmp_path), str(tmp_path), "skip"], "when": "item != 'skip'"},
+        {"name": "skipped", "ansible.builtin.stat": {"path": str(tmp_path)}, "when": False},
+        {"name": "controller only", "ansible.builtin.set_fact": {"counted": False}},
+        {"name": "delegated", "ansible.builtin.stat": {"path": str(tmp_path)}, "delegate_to": "localhost"},
+        {"name": "failed", "ansible.builtin.command": "false", "ignore_errors": True},
+    ]}], sort_keys=False))
+
+    code, _report, counts = _playbook(tmp_path, inventory, playbook)
+
+    assert code == 0
+    for host in ("h1", "h2"):
+        assert counts["hosts"][host]["names"] == ["one module", "changed", "two of three items",
+                                                  "delegated (on localhost)"]
+        assert {k: counts["hosts"][host][k] for k in ("tasks", "executions", "delegated")} == \
+            {"tasks": 3, "executions": 4, "delegated": 1}
+
+
+def test_fact_cache_skips_gathering(tmp_path):
+    fleet, cache = _fleet(tmp_path)
+    playbook = tmp_path / "facts.yml"
+    playbook.write_text(yaml.safe_dump([{"name": "facts", "hosts": "all", "gather_facts": True,
+                                         "gather_subset": ["min", "network"], "tasks": [
+                                             {"name": "platform", "ansible.builtin.debug": {
+                                                 "msg": "{{ ansible_facts['distribution'] }} "
+                                                        "{{ ansible_facts['distribution_version'] }} "
+                                                        "{{ ansible_facts['default_ipv4']['address'] }}"}}]}]))
+
+    code, report, counts = _playbook(tmp_path, fleet / "inventory.yml", playbook, **cache)
+
+    assert code == 0
+    # gathering would be a module execution (setup) on every host
+    assert counts["total"]["tasks"] == 0
+    messages = dict((host, result["msg"]) for task in _task(report, "facts", "platform")
+                    for host, result in task["hosts"].items())
+    assert messages["sm-a"] == "Amazon 2023 10.20.255.10"
+    assert messages["dcv-0001"] == "Ubuntu 22.04 10.20.0.10"
