@@ -80,13 +80,18 @@ total = json.load(open(counts))["total"]
 if total["tasks"]:
     sys.exit("%d tasks executed a module on a host; the preflight must not contact hosts" % total["tasks"])
 PY
-    printf '%-7s %9s %10s %9s %10s  %s\n' "$size" "$wall" "$(per_host "$wall" "$size")" "$cpu" "$(per_host "$cpu" "$size")" \
-      "$(python3 -c "import json, sys; t = json.load(open(sys.argv[1]))['total']; print('%d (%d)' % (t['tasks'], t['delegated']))" "$counts")"
+    printf '%-7s %9s %10s %9s %10s  %s\n' "$size" "$wall" "$(per_host "$wall" "$size")" \
+      "$cpu" "$(per_host "$cpu" "$size")" "$(python3 -c "import json, sys
+t = json.load(open(sys.argv[1]))['total']
+print('%d (%d)' % (t['tasks'], t['delegated']))" "$counts")"
   done
   local previous=""
   for size in "${sizes[@]}"; do
     if [ -n "$previous" ]; then
-      python3 -c "import sys; a, b, c, d, n, m = sys.argv[1:]; print('growth %s -> %s hosts: wall %.1fx, CPU %.1fx (linear: %.0fx)' % (n, m, float(b) / float(a), float(d) / float(c), int(m) / int(n)))" \
+      python3 -c "import sys
+a, b, c, d, n, m = sys.argv[1:]
+print('growth %s -> %s hosts: wall %.1fx, CPU %.1fx (linear: %.0fx)'
+      % (n, m, float(b) / float(a), float(d) / float(c), int(m) / int(n)))" \
         "${walls[$previous]}" "${walls[$size]}" "${cpus[$previous]}" "${cpus[$size]}" "$previous" "$size"
     fi
     previous=$size

@@ -115,11 +115,11 @@ class CallbackModule(CallbackBase):
                 rows.append((label, dict(zip(("tasks", "executions", "delegated"), key))))
         width = max([len(label) for label, _c in rows] + [len("total")])
         for label, counts in rows:
-            self._display.display("%-*s  tasks=%-4d executions=%-4d delegated=%d"
-                                  % (width, label, counts["tasks"], counts["executions"], counts["delegated"]))
+            self._display.display("%s  tasks=%-4d executions=%-4d delegated=%d"
+                                  % (label.ljust(width), counts["tasks"], counts["executions"], counts["delegated"]))
         total = dict((k, sum(c[k] for c in self._counts.values())) for k in ("tasks", "executions", "delegated"))
-        self._display.display("%-*s  tasks=%-4d executions=%-4d delegated=%d"
-                              % (width, "total", total["tasks"], total["executions"], total["delegated"]))
+        self._display.display("%s  tasks=%-4d executions=%-4d delegated=%d"
+                              % ("total".ljust(width), total["tasks"], total["executions"], total["delegated"]))
         path = self.get_option("output_file")
         if path:
             with open(path, "w") as handle:

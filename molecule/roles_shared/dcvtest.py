@@ -108,3 +108,48 @@ def changed_tasks(output, host_name):
 def break_modes(target, wrong_modes):
     """Give managed files a wrong mode ({path: octal string}); their content stays as it is."""
     target.check_output("; ".join("chmod %s %s" % (mode, path) for path, mode in wrong_modes.items()))
+
+
+def assert_mode_fixes_restart_nothing(target, host_name, mode_fixes, services, other_hosts=()):
+    """Give each file of ``mode_fixes`` ({path: (a wrong mode, the mode the role sets)}) its wrong mode, converge,
+    and check that the role put each mode back in one changed task, and that nothing else changed: no handler, no
+    restart of ``services``, no change on ``other_hosts``. A restart ends what a service carries, and a mode fix
+    changes nothing a running service has read."""
+    break_modes(target, dict((path, wrong) for path, (wrong, _right) in mode_fixes.items()))
+    before = [started_at(target, service) for service in services]
+    rc, output = run_playbook()
+    assert rc == 0, output[-3000:]
+    assert dict((path, target.file(path).mode) for path in mode_fixes) == dict(
+        (path, right) for path, (_wrong, right) in mode_fixes.items())
+    assert changed_tasks(output, host_name) == len(mode_fixes), output[-3000:]
+    for other in other_hosts:
+        assert changed_tasks(output, other) == 0, output[-3000:]
+    assert "RUNNING HANDLER" not in output, output[-3000:]
+    assert [started_at(target, service) for service in services] == before
+
+
+def assert_each_service_restarts_once(target, extra_vars, restarts):
+    """Converge with ``extra_vars``, which give several files of each service a new content, and check that each
+    service restarted exactly once: ``restarts`` is {unit: (role, handler name)}. Returns the run's output."""
+    counts = dict((service, starts(target, service)) for service in restarts)
+    before = dict((service, started_at(target, service)) for service in restarts)
+    rc, output = run_playbook(extra_vars)
+    assert rc == 0, output[-3000:]
+    for service, (role, handler) in restarts.items():
+        assert handler_runs(output, role, handler) == 1, output[-3000:]
+        assert started_at(target, service) != before[service], service
+        assert starts(target, service) == counts[service] + 1, service
+    return output
+
+
+def assert_back_to_the_inventory_and_quiet():
+    """Converge with the inventory's own variables (after tests that ran with others), then again: the second run
+    changes nothing on any host."""
+    rc, output = run_playbook()
+    assert rc == 0, output[-3000:]
+    rc, output = run_playbook()
+    assert rc == 0, output[-3000:]
+    recap = output.rsplit("PLAY RECAP", 1)[1]
+    for line in recap.strip().splitlines():
+        if "ok=" in line:
+            assert "changed=0" in line and "failed=0" in line, recap

@@ -127,8 +127,8 @@ def test_certificates_phase_tag_reissues_and_restarts_only_what_it_must():
 
 # Host A's firewalld (the Amazon Linux 2023 stand-in runs it) after the roles: the broker's client port (8448: the
 # gateway shares the host), agent and resolver ports, the gateway's web and health-check ports. Nothing else.
-A_FIREWALL_PORTS = {"%d/tcp" % port for port in (stack.CLIENT_PORT, stack.AGENT_PORT, stack.RESOLVER_PORT,
-                                                  stack.GATEWAY_PORT, stack.HEALTH_PORT)}
+A_FIREWALL_PORTS = {"%d/tcp" % port for port in (
+    stack.CLIENT_PORT, stack.AGENT_PORT, stack.RESOLVER_PORT, stack.GATEWAY_PORT, stack.HEALTH_PORT)}
 
 
 @pytest.mark.parametrize("permanent", [False, True], ids=["runtime", "permanent"])

@@ -198,17 +198,11 @@ def test_changing_an_agent_setting_restarts_only_the_agent(host):
 
 
 def test_back_to_the_inventory_and_idempotent():
-    rc, output = dcvtest.run_playbook()
-    assert rc == 0, output[-3000:]
-    rc, output = dcvtest.run_playbook()
-    assert rc == 0
-    recap = output.rsplit("PLAY RECAP", 1)[1]
-    for line in recap.strip().splitlines():
-        if "ok=" in line:
-            assert "changed=0" in line and "failed=0" in line, recap
+    dcvtest.assert_back_to_the_inventory_and_quiet()
 
 
-# After test_back_to_the_inventory_and_idempotent: both hosts are as the inventory has them. A restart ends what a
+# After test_back_to_the_inventory_and_idempotent: both hosts are as the inventory has them (these tests take no host
+# fixture: pytest runs the tests with one first, which would put these before that test). A restart ends what a
 # service carries (the DCV server's sessions), so only new content restarts, never a mode fix. One file per task
 # here, each read by its service only when it starts: {path: (a wrong mode, the mode the role sets)}
 MODE_FIXES = {
@@ -220,32 +214,17 @@ MODE_FIXES = {
 }
 
 
-def test_a_mode_fix_alone_restarts_neither_service(host):
-    dcvtest.break_modes(host, dict((path, wrong) for path, (wrong, _right) in MODE_FIXES.items()))
-    before = [dcvtest.started_at(host, service) for service in (SERVER, AGENT)]
-    rc, output = dcvtest.run_playbook()
-    assert rc == 0, output[-3000:]
-    assert dict((path, host.file(path).mode) for path in MODE_FIXES) == dict(
-        (path, right) for path, (_wrong, right) in MODE_FIXES.items())
-    # each fix reported changed, and nothing else: no restart asked for, none run
-    assert dcvtest.changed_tasks(output, B) == len(MODE_FIXES), output[-3000:]
-    assert dcvtest.changed_tasks(output, A) == 0, output[-3000:]
-    assert "RUNNING HANDLER" not in output, output[-3000:]
-    assert [dcvtest.started_at(host, service) for service in (SERVER, AGENT)] == before
+def test_a_mode_fix_alone_restarts_neither_service():
+    dcvtest.assert_mode_fixes_restart_nothing(dcvtest.host(B), B, MODE_FIXES, (SERVER, AGENT), other_hosts=(A,))
 
 
-def test_new_content_in_several_files_restarts_each_service_once(host):
+def test_new_content_in_several_files_restarts_each_service_once():
+    host = dcvtest.host(B)
     # DCV server: dcv.conf and its CA file; agent: agent.conf and its tags file
     host.check_output("echo 'not the CA' > /etc/dcv/ca.pem")
-    starts = dict((service, dcvtest.starts(host, service)) for service in (SERVER, AGENT))
-    before = dict((service, dcvtest.started_at(host, service)) for service in (SERVER, AGENT))
-    rc, output = dcvtest.run_playbook({"dcv_server_administrators": ["ops"], "dcv_agent_log_level": "debug",
-                                       "dcv_agent_tags": {"placement": {"pool": "other"}}})
-    assert rc == 0, output[-3000:]
-    assert dcvtest.handler_runs(output, "dcv_server", "Restart the DCV server") == 1, output[-3000:]
-    assert dcvtest.handler_runs(output, "dcv_agent", "Restart the agent") == 1, output[-3000:]
-    for service in (SERVER, AGENT):
-        assert dcvtest.started_at(host, service) != before[service]
-        assert dcvtest.starts(host, service) == starts[service] + 1, service
+    dcvtest.assert_each_service_restarts_once(
+        host, {"dcv_server_administrators": ["ops"], "dcv_agent_log_level": "debug",
+               "dcv_agent_tags": {"placement": {"pool": "other"}}},
+        {SERVER: ("dcv_server", "Restart the DCV server"), AGENT: ("dcv_agent", "Restart the agent")})
     assert host.file("/etc/dcv/ca.pem").content_string.startswith("-----BEGIN CERTIFICATE-----")
     assert 'pool = "other"' in host.file("/etc/dcv-session-manager-agent/tags/placement.toml").content_string
