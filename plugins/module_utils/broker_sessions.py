@@ -62,6 +62,27 @@ def session_age_minutes(session, now=None):
     return (now - created).total_seconds() / 60.0
 
 
+def older_than(session, minutes, now=None):
+    """The one age rule: True when the session was created more than ``minutes`` before ``now``, None when its
+    CreationTime cannot be read (such a session is never taken for old). The session module's older_than_minutes
+    and the session expiry program's maximum age both ask it, so they can never disagree."""
+    age = session_age_minutes(session, now)
+    if age is None:
+        return None
+    return age > minutes
+
+
+def expiry_reason(session, now, max_age_minutes=0, deadline=None):
+    """Why the session is due for deletion at ``now``, or None: older than ``max_age_minutes`` (0 = no age limit),
+    or past ``deadline`` (an aware datetime: the window session.yml opened for it). The reason names the limit, for
+    the line the session expiry program prints."""
+    if max_age_minutes and older_than(session, max_age_minutes, now):
+        return 'older than the maximum age of %d min' % max_age_minutes
+    if deadline is not None and deadline <= now:
+        return 'its deadline %s has passed' % deadline.astimezone(_UTC).replace(microsecond=0).isoformat()
+    return None
+
+
 def _server_hostname(session):
     return ((session.get('Server') or {}).get('Hostname') or '').lower()
 

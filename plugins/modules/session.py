@@ -20,7 +20,8 @@ description:
     O(validate_certs=false) is set explicitly.
   - O(state=present) reuses a V(READY) or V(CREATING) session of O(owner) (and O(name), O(type),
     O(server_hostname) when given) or creates one (C(/createSessions)), waits until it is V(READY) and returns
-    its ID, its server and a connection token (C(/sessionConnectionData)).
+    its ID, its server and a connection token (C(/sessionConnectionData)); with O(viewers), a connection token and
+    a browser URL of their own for each viewer too.
   - O(state=absent) deletes sessions (C(/deleteSessions)) chosen by O(session_id), O(owner), O(name) and/or
     O(older_than_minutes), the last one for time-limited access.
   - O(list_only=true) describes the sessions, filtered like O(state=absent), and changes nothing.
@@ -31,7 +32,8 @@ author:
 attributes:
   check_mode:
     support: full
-    description: In check mode no session is created or deleted; reads (describe, connection data) still happen.
+    description: In check mode no session is created or deleted; reads (describe, the owner's connection data) still
+      happen. No connection token is fetched for O(viewers).
   diff_mode:
     support: none
     description: No diff is produced.
@@ -207,9 +209,38 @@ options:
       - The broker's C(connect-session-token-duration-minutes), used to tell how long the connection token
         is valid when the token does not carry its own expiry.
     type: int
+  deadline_minutes:
+    description:
+      - With O(state=present), the session's window in minutes. The module records, on the host it runs on, that the
+        session is to be deleted this many minutes from now (the file O(deadlines_dir)/SESSION_ID, readable by root
+        only, holding an ISO 8601 time). The session expiry timer the C(dcv_broker) role installs on the first broker
+        host deletes the session once that time has passed, then removes the record.
+      - A reused session gets a new deadline, counted from now. Nothing is written in check mode.
+    type: int
+  deadlines_dir:
+    description:
+      - Directory of the deadline records. It must exist when O(deadline_minutes) is given (the C(dcv_broker) role
+        creates it, tasks C(session_expiry)).
+    type: path
+    default: /var/lib/dcvkit/session-deadlines
+  viewers:
+    description:
+      - With O(state=present), users besides O(owner) who get a connection token of their own once the session is
+        V(READY) (C(/sessionConnectionData) asked once per user), returned in RV(viewer_connections) and, with
+        O(gateway_url), as RV(viewer_urls). Each token carries its user's name, so each viewer connects as
+        themselves.
+      - The broker hands a token out for any user; what a viewer may do, and whether they get in at all, is the
+        DCV server's decision when they connect, from the session's permissions (O(permissions) when this run
+        creates the session). A reused session keeps the permissions it was created with.
+      - User names as the DCV server knows them; the owner is not one of them (RV(connection_token) is the owner's). A
+        name given twice counts once. Nothing is fetched for viewers in check mode.
+      - The module fails, returning no token at all, when the broker gives no token for one of them.
+    type: list
+    elements: str
 notes:
-  - RV(connection_token) and RV(browser_url) are credentials that open the desktop. The module never puts them
-    in messages or warnings, but returns them; use C(no_log) on the task, or print only what users need.
+  - RV(connection_token), RV(browser_url), RV(viewer_urls) and RV(viewer_connections) hold credentials that open the
+    desktop. The module never puts them in messages or warnings, but returns them; use C(no_log) on the task, or
+    print only what users need.
 seealso:
   - module: dcvkit.session_manager.api_client
 """
@@ -267,6 +298,35 @@ EXAMPLES = r"""
     client_secret: "{{ dcv_api_client.client_secret }}"
     list_only: true
     owner: alice
+
+- name: Open a session for alice that the broker host's session expiry timer deletes in 90 minutes
+  dcvkit.session_manager.session:
+    broker_host: broker.example.internal
+    port: 8448
+    ca_file: /etc/dcv-session-manager-broker/ca.pem
+    credentials_file: /etc/dcv-session-manager-broker/api-client-dcvkit-automation.json
+    owner: alice
+    deadline_minutes: 90
+    token_duration_minutes: 60
+  become: true
+  no_log: true
+  register: dcv_window_session
+
+- name: A virtual session bob and carol may only watch, each with a browser URL of their own
+  dcvkit.session_manager.session:
+    broker_host: broker.example.internal
+    port: 8448
+    ca_file: /etc/dcv-session-manager-broker/ca.pem
+    credentials_file: /etc/dcv-session-manager-broker/api-client-dcvkit-automation.json
+    owner: alice
+    type: virtual
+    permissions: "[permissions]\n%owner% allow builtin\nbob allow display\ncarol allow display\n"
+    viewers: [bob, carol]
+    gateway_url: https://desktop.example.com:8443
+    token_duration_minutes: 60
+  become: true
+  no_log: true
+  register: dcv_shared_session
 
 - name: Delete every session older than eight hours (time-limited access)
   dcvkit.session_manager.session:
@@ -348,9 +408,40 @@ deleted:
   returned: state=absent
   type: list
   elements: str
+deadline:
+  description: When the session expiry timer deletes the session (ISO 8601, UTC), as recorded (or as it would be, in
+    check mode).
+  returned: state=present and O(deadline_minutes) given
+  type: str
+  sample: "2026-01-01T13:30:00+00:00"
+viewer_urls:
+  description:
+    - For each of O(viewers), by user name, their browser URL
+      C(GATEWAY_URL[/WebUrlPath]/?authToken=TOKEN#SESSION_ID) with a connection token of their own.
+      B(Each contains a connection token.)
+  returned: state=present, O(viewers) and O(gateway_url) given, not in check mode
+  type: dict
+  sample:
+    bob: https://desktop.example.com:8443/?authToken=TOKEN#3d7a2a5c-6e0b-4f7e-9a43-0f1e2d3c4b5a
+viewer_connections:
+  description:
+    - For each of O(viewers), by user name, what the owner gets at the top level of the result, for that viewer
+      alone - C(connection_token) (B(a credential)), C(connection_token_expires_at) and
+      C(connection_token_valid_minutes) if known, C(connection_token_expiry_source), and C(browser_url) with
+      O(gateway_url).
+  returned: state=present and O(viewers) given, not in check mode
+  type: dict
+  sample:
+    bob:
+      connection_token: TOKEN
+      connection_token_expires_at: "2026-01-01T12:00:00+00:00"
+      connection_token_valid_minutes: 60
+      connection_token_expiry_source: token
+      browser_url: https://desktop.example.com:8443/?authToken=TOKEN#3d7a2a5c-6e0b-4f7e-9a43-0f1e2d3c4b5a
 """
 
 import datetime
+import os
 import socket
 
 from ansible.module_utils.basic import AnsibleModule
@@ -370,13 +461,14 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_sess
     connection_token_expiry,
     create_session_fields,
     matching_sessions,
+    older_than,
     pick_reusable,
     requirements_for,
     requirements_problems,
     server_summary,
-    session_age_minutes,
     wait_until_ready,
 )
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import session_deadlines
 
 _GONE_STATES = ('DELETING', 'DELETED')
 
@@ -424,11 +516,11 @@ def selected_sessions(module, client):
         now = datetime.datetime.now(datetime.timezone.utc)
         aged = []
         for item in found:
-            age = session_age_minutes(item, now)
-            if age is None:
+            old = older_than(item, params['older_than_minutes'], now)
+            if old is None:
                 module.warn('session %s has no readable CreationTime (%r); not treated as old'
                             % (item.get('Id'), item.get('CreationTime')))
-            elif age > params['older_than_minutes']:
+            elif old:
                 aged.append(item)
         found = aged
     return found
@@ -459,6 +551,16 @@ def delete_sessions(module, client, result):
             '%s (%s)' % (sid, reason) for sid, reason in sorted(refused.items())), **result)
 
 
+def token_lifetime(module, token, issued_at):
+    """How long a connection token works: its expiry, whence that is known, and the minutes left."""
+    expires_at, source = connection_token_expiry(token, issued_at, module.params['token_duration_minutes'])
+    lifetime = {'connection_token_expiry_source': source}
+    if expires_at is not None:
+        lifetime['connection_token_expires_at'] = expires_at.replace(microsecond=0).isoformat()
+        lifetime['connection_token_valid_minutes'] = max(0, int((expires_at - issued_at).total_seconds() // 60))
+    return lifetime
+
+
 def add_connection_data(module, client, session, result):
     params = module.params
     issued_at = datetime.datetime.now(datetime.timezone.utc)
@@ -470,14 +572,83 @@ def add_connection_data(module, client, session, result):
     if described.get('Server'):
         result['server'] = server_summary(described)
     result['connection_token'] = token
-    expires_at, source = connection_token_expiry(token, issued_at, params['token_duration_minutes'])
-    result['connection_token_expiry_source'] = source
-    if expires_at is not None:
-        result['connection_token_expires_at'] = expires_at.replace(microsecond=0).isoformat()
-        result['connection_token_valid_minutes'] = max(0, int((expires_at - issued_at).total_seconds() // 60))
+    result.update(token_lifetime(module, token, issued_at))
     if params['gateway_url']:
         result['browser_url'] = browser_url(params['gateway_url'], session['Id'], token,
                                             result['server']['web_url_path'])
+
+
+def fail_without_tokens(module, result, msg, **extra):
+    """Fail with what is known about the session but no connection token: a half-served request hands out none."""
+    for key in ('connection_token', 'browser_url', 'viewer_urls', 'viewer_connections'):
+        result.pop(key, None)
+    module.fail_json(msg=msg, **dict(result, **extra))
+
+
+def add_viewer_connections(module, client, session, result):
+    """A connection token per viewer. sm-dev "GetSessionConnectionData" takes the session and a User, any user, not
+    only the owner: the token carries that user's name to the DCV server, which lets them in as far as the session's
+    permissions allow. Fetched after the owner's, so the owner's result is the same with or without viewers."""
+    params = module.params
+    connections = {}
+    for user in viewer_names(params['viewers']):
+        issued_at = datetime.datetime.now(datetime.timezone.utc)
+        try:
+            data = client.get_connection_data(session['Id'], user)
+        except BrokerApiError as error:
+            # the broker's answer never holds a token: it is an error, not connection data
+            fail_without_tokens(module, result, 'session %s is READY, but the broker gave no connection token for '
+                                'viewer %s: %s' % (session['Id'], user, error), status=error.status)
+        token = data.get('ConnectionToken')
+        if not token:
+            fail_without_tokens(module, result, 'session %s is READY, but the broker returned no ConnectionToken for '
+                                'viewer %s' % (session['Id'], user))
+        connection = dict(connection_token=token, **token_lifetime(module, token, issued_at))
+        if params['gateway_url']:
+            connection['browser_url'] = browser_url(params['gateway_url'], session['Id'], token,
+                                                    result['server']['web_url_path'])
+        connections[user] = connection
+    result['viewer_connections'] = connections
+    if params['gateway_url']:
+        result['viewer_urls'] = dict((user, item['browser_url']) for user, item in connections.items())
+
+
+def viewer_names(viewers):
+    """The viewers in the order given, blanks dropped, each once."""
+    names = []
+    for item in viewers or []:
+        item = item.strip()
+        if item and item not in names:
+            names.append(item)
+    return names
+
+
+def viewer_problems(params):
+    """Why O(viewers) cannot be served, checked before the broker is asked (None when they can)."""
+    if not params['viewers']:
+        return None
+    if params['state'] != 'present' or params['list_only']:
+        return ('viewers get connection tokens for the session state=present opens or reuses; leave it out with '
+                'state=absent and list_only')
+    if params['owner'] in viewer_names(params['viewers']):
+        return ('viewers: %s is the owner of the session, whose connection token is connection_token already; leave '
+                'the name out' % params['owner'])
+    return None
+
+
+def record_deadline(module, result):
+    """Record when the session's window ends, for the session expiry timer; in check mode only say when."""
+    params = module.params
+    moment = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(minutes=params['deadline_minutes'])
+    result['deadline'] = session_deadlines.format_deadline(moment)
+    result['changed'] = True
+    if module.check_mode or not result.get('session_id'):
+        return
+    try:
+        session_deadlines.write(params['deadlines_dir'], result['session_id'], moment)
+    except (session_deadlines.DeadlineError, OSError) as error:
+        module.fail_json(msg='session %s is READY but its deadline could not be recorded, so nothing would delete it '
+                             'at the end of its window: %s' % (result['session_id'], error), **result)
 
 
 def ensure_session(module, client, result):
@@ -496,6 +667,8 @@ def ensure_session(module, client, result):
         result['changed'] = True
         if module.check_mode:
             result['msg'] = 'a %s session for %s would be created' % (params['type'], params['owner'])
+            if params['deadline_minutes'] is not None:
+                record_deadline(module, result)
             return
         try:
             requirements = requirements_for(params['server_hostname'], params['requirements'])
@@ -513,7 +686,27 @@ def ensure_session(module, client, result):
             module.fail_json(msg=str(error), **result)
     result['session'] = session
     result['server'] = server_summary(session)
+    # before the connection token exists: a failure here never returns a token that opens an unbounded session
+    if params['deadline_minutes'] is not None:
+        record_deadline(module, result)
     add_connection_data(module, client, session, result)
+    # a viewer's token is a credential minted for them: check mode mints none
+    if params['viewers'] and not module.check_mode:
+        add_viewer_connections(module, client, session, result)
+
+
+def deadline_problems(module):
+    """Why a deadline could not be recorded, checked before any session is created (None when it can)."""
+    minutes, directory = module.params['deadline_minutes'], module.params['deadlines_dir']
+    if minutes is None:
+        return None
+    if minutes < 1:
+        return 'deadline_minutes is %d: a window is a whole number of minutes, at least 1' % minutes
+    if not module.check_mode and not os.path.isdir(directory):
+        return ('deadlines_dir %s does not exist, so nothing would delete the session at the end of its window: '
+                'install the session expiry timer first (role dcvkit.session_manager.dcv_broker, tasks_from '
+                'session_expiry)' % directory)
+    return None
 
 
 def main():
@@ -543,6 +736,8 @@ def main():
             poll_interval=dict(type='float', default=2.0),
             gateway_url=dict(type='str'),
             token_duration_minutes=dict(type='int', no_log=False),
+            deadline_minutes=dict(type='int'),
+            deadlines_dir=dict(type='path', default=session_deadlines.DEFAULT_DIRECTORY),
             max_concurrents=dict(type='int'),
             init_file=dict(type='str'),
             autorun_file=dict(type='str'),
@@ -551,6 +746,7 @@ def main():
             dcv_gl_enabled=dict(type='bool'),
             enqueue_request=dict(type='bool'),
             storage_root=dict(type='str'),
+            viewers=dict(type='list', elements='str'),
         ),
         mutually_exclusive=[('url', 'broker_host'), ('credentials_file', 'client_id'),
                             ('credentials_file', 'client_secret')],
@@ -571,6 +767,15 @@ def main():
         _fields, problems = create_session_fields(module.params['type'], module.params)
         if problems:
             module.fail_json(msg='; '.join(problems))
+        deadline_problem = deadline_problems(module)
+        if deadline_problem:
+            module.fail_json(msg=deadline_problem)
+    elif module.params['deadline_minutes'] is not None:
+        module.fail_json(msg='deadline_minutes is the window of a session state=present opens or reuses; leave it out '
+                             'with state=absent and list_only')
+    viewer_problem = viewer_problems(module.params)
+    if viewer_problem:
+        module.fail_json(msg=viewer_problem)
     result = dict(changed=False)
     client = make_client(module)
     try:

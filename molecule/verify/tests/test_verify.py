@@ -12,7 +12,6 @@ import subprocess
 import threading
 
 import pytest
-import testinfra
 import yaml
 
 from cryptography import x509
@@ -20,20 +19,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from operator_runs import A, B, ROOT, close_dcv_sessions, host, open_session
+
 testinfra_hosts = ["podman://verify-a"]
 
-A, B = "verify-a", "verify-b"
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
 PROPERTIES = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
 AGENT_CA = "/etc/dcv-session-manager-agent/ca.pem"
 DCV_CONF = "/etc/dcv/dcv.conf"
 GATEWAY_CERT = "/etc/dcv-connection-gateway/certs/gateway.pem"
 GATEWAY_KEY = "/etc/dcv-connection-gateway/certs/gateway.key"
-
-
-def host(name):
-    return testinfra.get_host("podman://" + name)
 
 
 def run_verify(extra_vars=None, env=None):
@@ -76,38 +71,9 @@ EXPECTED_LINKS = ["agent -> broker", "DCV server -> broker token verifier", "gat
                   "clock skew between hosts", "broker DNS mapping of DCV server verify-b"]
 
 
-def open_session():
-    """Open a desktop the operator's way (playbooks/session.yml); it also registers the API client that lets
-    verify.yml ask the broker (describeServers, describeSessions). Returns the session id."""
-    b = host(B)
-    if b.run("id labuser").rc != 0:
-        b.check_output("useradd -m labuser")
-    command = ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"),
-               os.path.join(ROOT, "playbooks", "session.yml"), "-e", "dcv_session_owner=labuser",
-               "-e", "dcv_session_type=virtual",
-               # session.yml gathers no facts, and verify-b's dcv_host_addresses comes from its facts; the addresses
-               # only name certificates and DNS mappings, which session.yml neither issues nor registers (reported to
-               # session.yml's author)
-               "-e", '{"dcv_host_addresses": []}']
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300, check=False,
-                            env=dict(os.environ, ANSIBLE_NOCOLOR="1"))
-    output = result.stdout.decode("utf-8", "replace")
-    assert result.returncode == 0, output[-3000:]
-    return re.search(r"authToken=[^#\s\"]+#([^\s\"]+)", output).group(1)
-
-
-def close_sessions():
-    """After a broker restart the broker forgets sessions (no persistence): close them on the DCV server too."""
-    b = host(B)
-    for line in b.check_output("dcv list-sessions").splitlines():
-        match = re.match(r"Session: '([^']+)'", line)
-        if match:
-            b.check_output("dcv close-session %s" % match.group(1))
-
-
 @pytest.fixture(scope="module")
 def healthy():
-    session_id = open_session()
+    session_id, _how, _output = open_session()
     rc, rows, output = run_verify()
     return rc, rows, output, session_id
 
@@ -244,7 +210,7 @@ def test_broker_client_port_clash():
     finally:
         _restore(a, PROPERTIES)
         a.check_output("systemctl restart dcv-session-manager-broker")
-        close_sessions()
+        close_dcv_sessions()
 
 
 def test_missing_dns_mapping():
@@ -283,7 +249,7 @@ def test_stopped_broker():
         assert rc != 0
     finally:
         a.check_output("systemctl start dcv-session-manager-broker")
-        close_sessions()
+        close_dcv_sessions()
 
 
 class _Refusing407Proxy(object):

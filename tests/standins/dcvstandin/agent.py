@@ -162,9 +162,14 @@ class Agent:
 
     def _run_command(self, command):
         if command["Action"] == "create":
+            # CreateSessions PermissionsFile reaches the DCV server as the session's permissions file
+            # (dcv create-session --permissions-file); the broker checked that it is Base64
+            permissions = command.get("PermissionsFile")
             reply = dcvcli.call({"command": "create-session", "id": command["SessionId"],
                                  "owner": command["Owner"], "type": command["Type"].lower(),
-                                 "name": command.get("Name")}, self.control_socket)
+                                 "name": command.get("Name"),
+                                 "permissions-file": base64.b64decode(permissions).decode("utf-8")
+                                 if permissions else None}, self.control_socket)
         else:
             reply = dcvcli.call({"command": "close-session", "id": command["SessionId"]},
                                 self.control_socket)

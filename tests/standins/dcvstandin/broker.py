@@ -24,7 +24,8 @@ import time
 import urllib.parse
 import uuid
 
-from dcvstandin import common
+from dcvstandin import brokerstore, common
+from dcvstandin.brokermysql import MySQLStore
 from dcvstandin.configformats import ConfigError, parse_java_properties
 
 PROPERTIES_FILE = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
@@ -75,11 +76,8 @@ STRING_KEYS = {
 }
 PORTS = ("client", "agent", "gateway")
 SERVER_ACTIVE_SECONDS = 60
-# Persistence is accepted (these are documented keys, sm-admin "Configuring broker persistence"), but the
-# stand-in keeps its state in memory and in standin-state.json only.
-PERSISTENCE_KEYS = ("enable-persistence", "persistence-db", "dynamodb-region", "dynamodb-table-rcu",
-                    "dynamodb-table-wcu", "dynamodb-table-name-prefix", "jdbc-connection-url", "jdbc-user",
-                    "jdbc-password")
+# sm-admin "Configuring broker persistence": persistence-db is dynamodb or mysql (MariaDB too)
+PERSISTENCE_DATABASES = ("dynamodb", "mysql")
 
 
 # -- CreateSessions Requirements (sm-dev "CreateSessions": server properties, tag:KEY, operators) -------------
@@ -401,9 +399,9 @@ class Broker:
         self.lock = threading.RLock()
         self.tokens = {}          # access token -> (client id, expiry)
         self.connection_tokens = {}  # connection token -> {SessionId, User, Expiry}
-        self.sessions = {}        # session id -> session created through the API
-        self.servers = {}         # agent id -> last report
-        self.commands = {}        # agent id -> pending commands
+        # sessions (id -> session created through the API), servers (agent id -> last report), commands (agent
+        # id -> {"Commands": pending}), api_clients, agent_clients, dns_mappings: see open_store()
+        self.store = None
         self.httpd = []
         self.ports = {}
 
@@ -413,17 +411,28 @@ class Broker:
         self.settings = load_properties(common.read_text(self.properties_file),
                                         self.properties_file, self.log)
         self._check_java_home()
-        if self.settings["enable-persistence"]:
-            # The real broker persists to DynamoDB or MySQL/MariaDB (sm-admin "Configuring broker persistence");
-            # the stand-in accepts the keys and says plainly that it does not.
+        self.store = self.open_store()
+        self.log.info("state: %s", self.store.description)
+
+    def open_store(self):
+        """sm-admin "Configuring broker persistence": with enable-persistence = true the broker keeps its data in
+        DynamoDB or MySQL/MariaDB (persistence-db). The stand-in models MySQL/MariaDB (brokermysql); DynamoDB it
+        accepts and says plainly that it keeps its state as without persistence."""
+        state_file = os.path.join(self.state_dir, "standin-state.json")
+        if not self.settings["enable-persistence"]:
+            return brokerstore.LocalStore(state_file)
+        database = self.settings["persistence-db"]
+        if database not in PERSISTENCE_DATABASES:
+            raise ConfigError("enable-persistence = true needs persistence-db = dynamodb or mysql (MariaDB uses "
+                              "mysql), not %s (sm-admin \"Configuring broker persistence\")" % (database or "unset"))
+        if database == "dynamodb":
             self.log.warning(
-                "enable-persistence = true (persistence-db = %s): persistence is not modelled by the stand-in; "
-                "it keeps sessions and servers in memory (API clients, agent clients and DNS mappings in %s)",
-                self.settings["persistence-db"], os.path.join(self.state_dir, "standin-state.json"))
-        self.state_file = os.path.join(self.state_dir, "standin-state.json")
-        self.state = common.load_json(self.state_file, {})
-        for key in ("api_clients", "agent_clients", "dns_mappings"):
-            self.state.setdefault(key, {} if key != "dns_mappings" else [])
+                "enable-persistence = true (persistence-db = dynamodb): DynamoDB is not modelled by the stand-in; it "
+                "keeps sessions and servers in memory (API clients, agent clients and DNS mappings in %s)", state_file)
+            return brokerstore.LocalStore(state_file)
+        # a broker that cannot reach its database refuses to start, naming it (never the password)
+        return MySQLStore.connect(self.settings["jdbc-connection-url"], self.settings["jdbc-user"],
+                                  self.settings["jdbc-password"], logger=self.log)
 
     def _check_java_home(self):
         """sm-admin "Broker configuration file": with broker-java-home set the broker runs <broker-java-home>/bin/java
@@ -437,10 +446,6 @@ class Broker:
                               "<broker-java-home>/bin/java at startup" % (home, java))
         self.log.info("broker-java-home = %s: the real broker would run %s (the stand-in is Python and only checks "
                       "that it is there)", home, java)
-
-    def save_state(self):
-        with self.lock:
-            common.save_json(self.state_file, self.state)
 
     def _self_signed_identity(self):
         security = os.path.join(self.state_dir, "security")
@@ -521,6 +526,13 @@ class Broker:
         for server in self.httpd:
             server.shutdown()
             server.server_close()
+        if self.store is not None:
+            self.store.close()
+
+    def _queue_command(self, server_id, command):
+        pending = self.store.get("commands", server_id) or {"Commands": []}
+        pending["Commands"].append(command)
+        self.store.put("commands", server_id, pending)
 
     # -- shared ------------------------------------------------------------------------------
     def health(self, handler, match):
@@ -551,7 +563,7 @@ class Broker:
             return 400, {"error": "unsupported_grant_type"}, None
         client_id, secret = _basic_credentials(handler)
         with self.lock:
-            client = self.state["api_clients"].get(client_id or "")
+            client = self.store.get("api_clients", client_id or "")
             if not client or not hmac.compare_digest(client["secret_sha256"], _hash_secret(secret)):
                 self.log.warning("oauth2: rejected credentials for client id %r", client_id)
                 return 401, {"error": "invalid_client"}, None
@@ -579,7 +591,7 @@ class Broker:
 
     def _active_servers(self):
         now = time.time()
-        return [s for s in self.servers.values() if now - s["LastSeen"] < SERVER_ACTIVE_SECONDS]
+        return [s for s in self.store.values("servers") if now - s["LastSeen"] < SERVER_ACTIVE_SECONDS]
 
     def create_sessions(self, handler, match):
         if not self._authorized(handler):
@@ -617,11 +629,13 @@ class Broker:
                            "Owner": request["Owner"], "Type": request["Type"],
                            "State": "CREATING", "ServerId": server["Id"],
                            "CreationTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-                self.sessions[session["Id"]] = session
-                self.commands.setdefault(server["Id"], []).append(
-                    {"CommandId": str(uuid.uuid4()), "Action": "create",
-                     "SessionId": session["Id"], "Name": session["Name"],
-                     "Owner": session["Owner"], "Type": session["Type"]})
+                self.store.put("sessions", session["Id"], session)
+                command = {"CommandId": str(uuid.uuid4()), "Action": "create", "SessionId": session["Id"],
+                           "Name": session["Name"], "Owner": session["Owner"], "Type": session["Type"]}
+                if request.get("PermissionsFile"):
+                    # the agent hands it to the DCV server, which decides from it who may connect
+                    command["PermissionsFile"] = request["PermissionsFile"]
+                self._queue_command(server["Id"], command)
                 ok.append(self._session_view(session))
                 self.log.info("createSessions: session %s for %s queued on server %s (%s)%s",
                               session["Id"], session["Owner"], server["Hostname"], server["Ip"],
@@ -651,7 +665,7 @@ class Broker:
 
     def _session_view(self, session):
         view = {k: v for k, v in session.items() if k != "ServerId"}
-        server = self.servers.get(session["ServerId"])
+        server = self.store.get("servers", session["ServerId"])
         view["Server"] = self._server_view(server) if server else {}
         return view
 
@@ -661,7 +675,7 @@ class Broker:
         body = handler.body_json() or {}
         wanted = body.get("SessionIds")
         with self.lock:
-            sessions = [self._session_view(s) for s in self.sessions.values()
+            sessions = [self._session_view(s) for s in self.store.values("sessions")
                         if not wanted or s["Id"] in wanted]
         return 200, {"RequestId": str(uuid.uuid4()), "Sessions": sessions,
                      "UnsuccessfulList": []}, None
@@ -682,15 +696,15 @@ class Broker:
         ok, failed = [], []
         with self.lock:
             for request in requests:
-                session = self.sessions.get(request.get("SessionId"))
+                session = self.store.get("sessions", str(request.get("SessionId")))
                 if not session or session["Owner"] != request.get("Owner"):
                     failed.append({"SessionId": request.get("SessionId"),
                                    "FailureReason": "session not found for this owner"})
                     continue
                 session["State"] = "DELETING"
-                self.commands.setdefault(session["ServerId"], []).append(
-                    {"CommandId": str(uuid.uuid4()), "Action": "close",
-                     "SessionId": session["Id"]})
+                self.store.put("sessions", session["Id"], session)
+                self._queue_command(session["ServerId"], {"CommandId": str(uuid.uuid4()), "Action": "close",
+                                                          "SessionId": session["Id"]})
                 ok.append({"SessionId": session["Id"], "State": "DELETING"})
         return 200, {"RequestId": str(uuid.uuid4()), "SuccessfulList": ok,
                      "UnsuccessfulList": failed}, None
@@ -700,11 +714,13 @@ class Broker:
             return self._unauthorized()
         session_id, user = match.group(1), match.group(2)
         with self.lock:
-            session = self.sessions.get(session_id)
+            session = self.store.get("sessions", session_id)
             if not session or session["State"] != "READY":
                 return 404, {"message": "session %s is not READY" % session_id}, None
-            if session["Owner"] != user:
-                return 403, {"message": "user %s is not the owner of session %s" % (user, session_id)}, None
+            # sm-dev "GetSessionConnectionData" takes a session ID and a User, the user the connection data is for,
+            # and sets no condition on who that is: the broker issues a token for any user, owner or not. Whether
+            # that user gets in is the DCV server's decision, from the session's permissions file
+            # (dcvstandin.server.may_view).
             token = secrets.token_urlsafe(32)
             lifetime = self.settings["connect-session-token-duration-minutes"] * 60
             self.connection_tokens[token] = {"SessionId": session_id, "User": user,
@@ -720,16 +736,14 @@ class Broker:
             raise ValueError("Hostname is required")
         agent_id, secret = str(uuid.uuid4()), secrets.token_urlsafe(24)
         with self.lock:
-            self.state["agent_clients"][agent_id] = {"name": hostname,
-                                                     "secret_sha256": _hash_secret(secret)}
-            self.save_state()
+            self.store.put("agent_clients", agent_id, {"name": hostname, "secret_sha256": _hash_secret(secret)})
         self.log.info("agent client %s registered for host %s", agent_id, hostname)
         return 200, {"AgentId": agent_id, "AgentSecret": secret}, None
 
     def _agent_id(self, handler):
         agent_id, secret = _basic_credentials(handler)
         with self.lock:
-            client = self.state["agent_clients"].get(agent_id or "")
+            client = self.store.get("agent_clients", agent_id or "")
         if client and hmac.compare_digest(client["secret_sha256"], _hash_secret(secret or "")):
             return agent_id
         if not self.settings["enable-agent-authorization"] and agent_id:
@@ -742,7 +756,7 @@ class Broker:
             return 401, {"Result": "failure", "Message": "unknown agent client; register again"}, None
         report = handler.body_json() or {}
         with self.lock:
-            server = self.servers.get(agent_id)
+            server = self.store.get("servers", agent_id)
             if server is None:
                 self.log.info("agent %s: DCV server %s (%s) registered", agent_id,
                               report.get("Hostname"), report.get("Ip"))
@@ -753,15 +767,15 @@ class Broker:
                       "Host": report.get("Host") or {"Os": {"Family": "linux"}},
                       "Tags": {str(k): str(v) for k, v in (report.get("Tags") or {}).items()},
                       "LastSeen": time.time()}
-            self.servers[agent_id] = server
+            self.store.put("servers", agent_id, server)
             self._apply_report(server, report.get("CommandResults", []))
-            commands = self.commands.pop(agent_id, [])
+            commands = (self.store.pop("commands", agent_id) or {}).get("Commands", [])
         return 200, {"Result": "success", "Commands": commands}, None
 
     def _apply_report(self, server, results):
         reported = {s["Id"] for s in server["Sessions"]}
         for result in results:
-            session = self.sessions.get(result.get("SessionId"))
+            session = self.store.get("sessions", str(result.get("SessionId")))
             if not session:
                 continue
             if result["Action"] == "create" and not result["Success"]:
@@ -770,7 +784,8 @@ class Broker:
                                  server["Hostname"], result.get("Message"))
             if result["Action"] == "close" and result["Success"]:
                 session["State"] = "DELETED"
-        for session in self.sessions.values():
+            self.store.put("sessions", session["Id"], session)
+        for session in self.store.values("sessions"):
             if session["ServerId"] != server["Id"]:
                 continue
             if session["State"] == "CREATING" and session["Id"] in reported:
@@ -778,6 +793,9 @@ class Broker:
                 self.log.info("session %s is READY on %s", session["Id"], server["Hostname"])
             elif session["State"] in ("READY", "DELETING") and session["Id"] not in reported:
                 session["State"] = "DELETED"
+            else:
+                continue
+            self.store.put("sessions", session["Id"], session)
 
     def validate_token(self, handler, match):
         # DCV's external authenticator protocol: form fields in, <auth> XML out.
@@ -797,8 +815,8 @@ class Broker:
         query = handler.query()
         session_id, transport = query.get("sessionId"), query.get("transport")
         with self.lock:
-            session = self.sessions.get(session_id or "")
-            server = self.servers.get(session["ServerId"]) if session else None
+            session = self.store.get("sessions", session_id or "")
+            server = self.store.get("servers", session["ServerId"]) if session else None
             endpoint = None
             if session and server and session["State"] == "READY":
                 endpoint = next((e for e in self._endpoints(server) if e["Protocol"] == transport), None)
@@ -814,7 +832,7 @@ class Broker:
                      "WebUrlPath": endpoint["WebUrlPath"]}, None
 
     def _dns_name(self, server):
-        for mapping in self.state["dns_mappings"]:
+        for mapping in self.store.values("dns_mappings"):
             key = {"Ip": "Ip", "Id": "Id"}.get(mapping["ServerIdType"])
             if key and server[key] == mapping["ServerId"]:
                 return mapping["DnsNames"].get("InternalDnsName")
@@ -833,9 +851,8 @@ class Broker:
         client_id = str(uuid.uuid4())
         secret = base64.b64encode(secrets.token_bytes(36)).decode("ascii")
         with self.lock:
-            self.state["api_clients"][client_id] = {"name": name, "secret_sha256": _hash_secret(secret),
-                                                    "active": True}
-            self.save_state()
+            self.store.put("api_clients", client_id, {"name": name, "secret_sha256": _hash_secret(secret),
+                                                      "active": True})
         self.log.info("api client %s registered with name %s", client_id, name)
         return 200, {"ClientId": client_id, "ClientPassword": secret}, None
 
@@ -844,21 +861,21 @@ class Broker:
             return 403, {"message": "bad CLI token"}, None
         with self.lock:
             return 200, [{"name": c["name"], "id": i, "active": c["active"]}
-                         for i, c in self.state["api_clients"].items()], None
+                         for i, c in self.store.items("api_clients")], None
 
     def cli_unregister_api_client(self, handler, match):
         if not self._cli_ok(handler):
             return 403, {"message": "bad CLI token"}, None
         client_id = (handler.body_json() or {}).get("ClientId")
         with self.lock:
-            client = self.state["api_clients"].get(client_id)
+            client = self.store.get("api_clients", str(client_id))
             if client is None:
                 return 404, {"message": "api client %s not found" % client_id}, None
             # sm-admin "unregister-api-client": the client is deactivated, not deleted; describe-api-clients
             # lists it with "active": false and it can no longer retrieve access tokens. Tokens issued
             # before stay valid until they expire (the guide says nothing else).
             client["active"] = False
-            self.save_state()
+            self.store.put("api_clients", str(client_id), client)
         self.log.info("api client %s deactivated", client_id)
         return 200, {"ClientId": client_id}, None
 
@@ -868,17 +885,16 @@ class Broker:
         with self.lock:
             active = {s["Id"] for s in self._active_servers()}
             return 200, [{"name": c["name"], "id": i, "active": i in active}
-                         for i, c in self.state["agent_clients"].items()], None
+                         for i, c in self.store.items("agent_clients")], None
 
     def cli_unregister_agent_client(self, handler, match):
         if not self._cli_ok(handler):
             return 403, {"message": "bad CLI token"}, None
         client_id = (handler.body_json() or {}).get("ClientId")
         with self.lock:
-            if self.state["agent_clients"].pop(client_id, None) is None:
+            if not self.store.delete("agent_clients", str(client_id)):
                 return 404, {"message": "agent client %s not found" % client_id}, None
-            self.servers.pop(client_id, None)
-            self.save_state()
+            self.store.delete("servers", str(client_id))
         return 200, {"ClientId": client_id}, None
 
     def cli_register_dns_mappings(self, handler, match):
@@ -894,8 +910,7 @@ class Broker:
                 raise ValueError("each mapping needs ServerIdType (Ip, Id or "
                                  "Host.Aws.Ec2InstanceId), ServerId and DnsNames: %r" % mapping)
         with self.lock:
-            self.state["dns_mappings"] = mappings
-            self.save_state()
+            self.store.replace("dns_mappings", brokerstore.mapping_items(mappings))
         return 200, {"Count": len(mappings)}, None
 
     def cli_describe_dns_mappings(self, handler, match):
@@ -905,7 +920,7 @@ class Broker:
             return 200, [{"serverIdType": m["ServerIdType"], "serverId": m["ServerId"],
                           "dnsNames": {"internalDnsName": m["DnsNames"].get("InternalDnsName"),
                                        "externalDnsName": m["DnsNames"].get("ExternalDnsName")}}
-                         for m in self.state["dns_mappings"]], None
+                         for m in self.store.values("dns_mappings")], None
 
 
 def main(argv=None):

@@ -72,6 +72,34 @@ def load_dcv_conf(path=CONF_FILE):
     return dcv_settings(parse_dcv_conf(common.read_text(path), path))
 
 
+def may_view(permissions, owner, user):
+    """Whether ``user`` may see a session of ``owner`` whose permissions file is ``permissions`` (None: none was
+    given, so the default one applies and the owner alone has every feature), read as adminguide "Adding
+    permissions" writes it: ``actor rule features`` lines under [permissions]; the actor a user name, %owner% or
+    %any%; allow, disallow (a later line may allow again) or deny (final); builtin is every feature. A connection
+    is let in when the user ends up allowed ``display``, the feature that receives the desktop: without it there
+    is nothing to see. group: and osgroup: actors and [aliases] are not modelled, so they never match."""
+    if permissions is None:
+        return user == owner
+    rule, section = None, None
+    for line in permissions.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line[1:-1].strip().lower()
+            continue
+        words = line.split()
+        if section != "permissions" or len(words) < 3 or words[1] not in ("allow", "disallow", "deny"):
+            continue
+        actor = words[0]
+        if actor not in (user, "%any%") and not (actor == "%owner%" and user == owner):
+            continue
+        if rule != "deny" and ({"display", "builtin"} & set(words[2:])):
+            rule = words[1]
+    return rule == "allow"
+
+
 class WebHandler(common.JsonRequestHandler):
     routes = [("GET", r".*", "web")]
     rbufsize = 0  # unbuffered: the stream route hands the socket over with nothing read ahead
@@ -106,6 +134,7 @@ class DcvServer:
         self.launcher = launcher or xsession.DesktopLauncher(
             self.log, os.path.dirname(os.path.abspath(log_file or LOG_FILE)), xdcv=xdcv)
         self.sessions = {}
+        self.permissions = {}  # session id -> its permissions file text (dcv create-session --permissions-file)
         self.desktops = {}  # session id -> xsession.Desktop (VIRTUAL sessions only)
         self.pending = set()  # VIRTUAL sessions whose desktop is starting
         self.lock = threading.Lock()
@@ -189,6 +218,7 @@ class DcvServer:
             elif command == "close-session":
                 if self.sessions.pop(request["id"], None) is None:
                     return {"ok": False, "error": "Session '%s' does not exist" % request["id"]}
+                self.permissions.pop(request["id"], None)
                 desktop = self.desktops.pop(request["id"], None)
             else:
                 return {"ok": False, "error": "unknown command %r" % command}
@@ -220,6 +250,7 @@ class DcvServer:
             return None  # valid: the caller starts the desktop outside the lock
         self.sessions[session_id] = {"id": session_id, "name": request.get("name") or session_id,
                                      "owner": owner, "type": kind, "created": time.time()}
+        self.permissions[session_id] = request.get("permissions-file")
         self.log.info("session %s (%s) created for %s", session_id, kind, owner)
         return {"ok": True}
 
@@ -240,6 +271,7 @@ class DcvServer:
             self.sessions[session_id] = {"id": session_id, "name": request.get("name") or session_id,
                                          "owner": owner, "type": "virtual", "created": time.time(),
                                          "x11-display": desktop.display}
+            self.permissions[session_id] = request.get("permissions-file")
             self.desktops[session_id] = desktop
         self.log.info("session %s (virtual) created for %s on display %s (%s; VNC 127.0.0.1:%s, "
                       "websockify 127.0.0.1:%s; log %s)", session_id, owner, desktop.display,
@@ -263,16 +295,17 @@ class DcvServer:
         return 404, {"message": "not found"}, None
 
     def authenticate(self, handler):
-        """Accept a connection if auth-token-verifier says the token belongs to the owner."""
+        """Accept a connection if auth-token-verifier names a user the session's permissions let see it."""
         query = handler.query()
         status, answer = self.verify(query.get("sessionId", ""), query.get("authToken", ""),
                                      handler.client_address[0])
         return status, answer, None
 
     def verify(self, session_id, token, client_address):
-        """(status, answer): 200 when auth-token-verifier says the token belongs to the session owner."""
+        """(status, answer): 200 when auth-token-verifier names a user the session's permissions let see it."""
         with self.lock:
             session = self.sessions.get(session_id)
+            permissions = self.permissions.get(session_id)
         if not session:
             return 404, {"Authenticated": False, "Reason": "no session %r on this server" % session_id}
         verifier = self.settings["auth-token-verifier"]
@@ -302,9 +335,14 @@ class DcvServer:
             self.log.warning("token for session %s rejected by %s", session_id, verifier)
             return 403, {"Authenticated": False, "Reason": "token rejected by auth-token-verifier"}
         user = root.findtext("username")
-        if user != session["owner"]:
+        # the broker issues a token for any user; who gets in is the session's permissions' decision
+        if not may_view(permissions, session["owner"], user):
+            self.log.warning("connection to session %s refused: its permissions do not let %s see it", session_id,
+                             user)
             return 403, {"Authenticated": False,
-                         "Reason": "token user %r is not the session owner" % user}
+                         "Reason": "token user %r may not see session %s: %s" % (
+                             user, session_id, "not its owner (no permissions file)" if permissions is None
+                             else "its permissions file does not allow them display")}
         self.log.info("connection to session %s authenticated for %s via %s", session_id, user, verifier)
         return 200, {"Authenticated": True, "SessionId": session_id, "User": user,
                      "Verifier": verifier}

@@ -26,8 +26,9 @@ def role_tasks(role, file_name, *names):
     return found
 
 
-def run_plays(tmp, plays, hosts, text_replacements=None):
-    """{play name: [result of each task on the play's one host]} of one ansible-playbook run over local hosts."""
+def run_plays(tmp, plays, hosts, text_replacements=None, every_host=False):
+    """{play name: [result of each task on the play's one host]} of one ansible-playbook run over local hosts; with
+    every_host, {play name: [{host: result} of each task]} for plays over several hosts."""
     text = yaml.safe_dump(plays, sort_keys=False)
     for old, new in (text_replacements or {}).items():
         text = text.replace(old, new)
@@ -47,5 +48,7 @@ def run_plays(tmp, plays, hosts, text_replacements=None):
         parsed = json.loads(process.stdout)
     except ValueError:
         raise AssertionError(process.stdout[-3000:] + process.stderr[-3000:])
+    if every_host:
+        return dict((play["play"]["name"], [task["hosts"] for task in play["tasks"]]) for play in parsed["plays"])
     return dict((play["play"]["name"], [list(task["hosts"].values())[0] for task in play["tasks"]])
                 for play in parsed["plays"])

@@ -61,8 +61,24 @@ BROKER_TOKEN = ("dcv_broker", "preflight.yml",
                  "Refuse a connection token that outlives dcv_session_max_age_minutes"],
                 dict(role_defaults("dcv_broker", "dcv_broker_connect_session_token_minutes"),
                      **role_defaults("dcv_common", "dcv_session_max_age_minutes")))
+BROKER_EXPIRY_PYTHON = ("dcv_broker", "preflight.yml", ["Check the Python the session expiry runs with"],
+                        role_defaults("dcv_broker", "dcv_broker_session_expiry_python"))
 SERVER_IDLE = ("dcv_server", "preflight.yml", ["Check the idle disconnect time is a whole number of minutes"],
                role_defaults("dcv_server", "dcv_server_idle_timeout_minutes"))
+BROKER_PERSISTENCE = ("dcv_broker", "preflight_persistence.yml",
+                      ["Check the persistence settings", "Refuse persistence settings the broker cannot use",
+                       "Resolve the database host on the broker host",
+                       "Refuse a database host the broker host cannot resolve"],
+                      role_defaults("dcv_broker", "dcv_broker_persistence", "dcv_broker_jdbc_url", "dcv_broker_jdbc_user",
+                                    "dcv_broker_jdbc_password", "dcv_broker_dynamodb_region",
+                                    "dcv_broker_dynamodb_table_prefix", "dcv_broker_dynamodb_table_rcu",
+                                    "dcv_broker_dynamodb_table_wcu"))
+JDBC_PASSWORD = "Pa55-w0rd-never-shown"
+
+
+def mysql(url, user="dcvsm", password=JDBC_PASSWORD):
+    return {"dcv_broker_persistence": "mysql", "dcv_broker_jdbc_url": url, "dcv_broker_jdbc_user": user,
+            "dcv_broker_jdbc_password": password}
 
 
 def firewall(firewalld="inactive", ufw="inactive", ufw_status=None):
@@ -222,6 +238,13 @@ CASES = [
     ("token-long-without-age-limit", BROKER_TOKEN, {"dcv_broker_connect_session_token_minutes": 1440}, None),
     ("max-age-negative", BROKER_TOKEN, {"dcv_session_max_age_minutes": -5},
      ["dcv_session_max_age_minutes is -5: set 0"]),
+    # the session expiry's service runs its Python by path (ExecStart)
+    ("expiry-python-default", BROKER_EXPIRY_PYTHON, {}, None),
+    ("expiry-python-own", BROKER_EXPIRY_PYTHON, {"dcv_broker_session_expiry_python": "/usr/bin/python3.11"}, None),
+    ("expiry-python-bare-name", BROKER_EXPIRY_PYTHON, {"dcv_broker_session_expiry_python": "python3"},
+     ["dcv_broker_session_expiry_python is python3: set the absolute path"]),
+    ("expiry-python-with-arguments", BROKER_EXPIRY_PYTHON, {"dcv_broker_session_expiry_python": "/usr/bin/env python3"},
+     ["dcv_broker_session_expiry_python is /usr/bin/env python3", "without spaces"]),
     # adminguide "Amazon DCV Server parameter reference": [connectivity] idle-timeout, minutes, 0 = never
     ("idle-defaults", SERVER_IDLE, {}, None),
     ("idle-never", SERVER_IDLE, {"dcv_server_idle_timeout_minutes": 0}, None),
@@ -230,6 +253,37 @@ CASES = [
     ("idle-with-unit", SERVER_IDLE, {"dcv_server_idle_timeout_minutes": "30m"}, ["dcv_server_idle_timeout_minutes is 30m"]),
     ("idle-beyond-dword", SERVER_IDLE, {"dcv_server_idle_timeout_minutes": 4294967296},
      ["dcv_server_idle_timeout_minutes is 4294967296"]),
+    # sm-admin "Configuring broker persistence": jdbc-connection-url jdbc:mysql://<db_endpoint>:<db_port>/<db_name>,
+    # jdbc-user, jdbc-password; DynamoDB needs its region. The database host resolves on the broker host (here: this
+    # machine, where localhost resolves and a name under .invalid never does)
+    ("persistence-none", BROKER_PERSISTENCE, {}, None),
+    ("persistence-mysql", BROKER_PERSISTENCE,
+     mysql("jdbc:mysql://localhost:3306/dcvsm?createDatabaseIfNotExist=true"), None),
+    ("persistence-mysql-address", BROKER_PERSISTENCE, mysql("jdbc:mysql://192.0.2.10/dcvsm"), None),
+    ("persistence-mysql-unresolved", BROKER_PERSISTENCE, mysql("jdbc:mysql://db.dcvkit.invalid:3306/dcvsm"),
+     ["host testhost: dcv_broker_jdbc_url names the database host db.dcvkit.invalid, which does not resolve on this "
+      "broker host (getent ahosts db.dcvkit.invalid: exit 2)", "Fix the host name in dcv_broker_jdbc_url",
+      "/etc/hosts"]),
+    ("persistence-mysql-bad-url", BROKER_PERSISTENCE, mysql("jdbc:mysql://localhost:3306"),
+     ["host testhost: dcv_broker_jdbc_url jdbc:mysql://localhost:3306 names no database",
+      "write jdbc:mysql://HOST[:PORT]/DATABASE[?PARAMS]"]),
+    ("persistence-mariadb-scheme", BROKER_PERSISTENCE, mysql("jdbc:mariadb://localhost/dcvsm"),
+     ["dcv_broker_jdbc_url jdbc:mariadb://localhost/dcvsm does not start with jdbc:mysql://"]),
+    ("persistence-mysql-password-in-url", BROKER_PERSISTENCE,
+     mysql("jdbc:mysql://localhost/dcvsm?password=%s" % JDBC_PASSWORD), ["carries password= in its query"]),
+    ("persistence-mysql-no-user", BROKER_PERSISTENCE, mysql("jdbc:mysql://localhost/dcvsm", user=""),
+     ["dcv_broker_jdbc_user is empty but dcv_broker_persistence is mysql"]),
+    ("persistence-mysql-no-password", BROKER_PERSISTENCE, mysql("jdbc:mysql://localhost/dcvsm", password=""),
+     ["dcv_broker_jdbc_password is empty but dcv_broker_persistence is mysql"]),
+    ("persistence-dynamodb", BROKER_PERSISTENCE,
+     {"dcv_broker_persistence": "dynamodb", "dcv_broker_dynamodb_region": "eu-west-1"}, None),
+    ("persistence-dynamodb-no-region", BROKER_PERSISTENCE, {"dcv_broker_persistence": "dynamodb"},
+     ["dcv_broker_dynamodb_region is empty but dcv_broker_persistence is dynamodb", "e.g. eu-west-1"]),
+    ("persistence-dynamodb-prefix", BROKER_PERSISTENCE,
+     {"dcv_broker_persistence": "dynamodb", "dcv_broker_dynamodb_region": "eu-west-1",
+      "dcv_broker_dynamodb_table_prefix": "dcv sm"}, ["dcv_broker_dynamodb_table_prefix is 'dcv sm'"]),
+    ("persistence-unknown", BROKER_PERSISTENCE, {"dcv_broker_persistence": "postgresql"},
+     ["dcv_broker_persistence is postgresql"]),
 ]
 
 
@@ -256,3 +310,9 @@ def test_preflight(outcomes, case):
         assert failures, results
         for words in expected:
             assert words in failures[0], failures[0]
+
+
+def test_no_result_shows_the_database_password(outcomes):
+    for case_id, group, _variables, _expected in CASES:
+        if group is BROKER_PERSISTENCE:
+            assert JDBC_PASSWORD not in repr(outcomes[case_id]), case_id

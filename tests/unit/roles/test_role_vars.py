@@ -59,7 +59,31 @@ BROKER_CASES = [
     # sm-admin "Broker configuration file": broker-java-home, the broker runs <broker-java-home>/bin/java
     ("java-home", FRONTEND, {"_dcv_broker_java_home": "/usr/lib/jvm/java-11-openjdk-amd64"}, ["broker-java-home"],
      ["broker-to-broker-key-store-file"]),
+    # sm-admin "Configuring broker persistence": per database exactly the keys the guide names for it
+    ("persistence-none", FRONTEND, {"_dcv_broker_java_home": ""}, ["enable-persistence"],
+     ["persistence-db", "jdbc-connection-url", "jdbc-user", "jdbc-password", "dynamodb-region", "dynamodb-table-rcu",
+      "dynamodb-table-wcu", "dynamodb-table-name-prefix"]),
+    ("persistence-mysql", CLUSTER,
+     {"_dcv_broker_java_home": "", "dcv_broker_persistence": "mysql",
+      "dcv_broker_jdbc_url": "jdbc:mysql://db.example.internal:3306/dcvsm?createDatabaseIfNotExist=true",
+      "dcv_broker_jdbc_user": "dcvsm", "dcv_broker_jdbc_password": "p#ss w0rd!"},
+     ["enable-persistence", "persistence-db", "jdbc-connection-url", "jdbc-user", "jdbc-password"],
+     ["dynamodb-region", "dynamodb-table-rcu", "dynamodb-table-wcu", "dynamodb-table-name-prefix"]),
+    ("persistence-dynamodb", CLUSTER,
+     {"_dcv_broker_java_home": "", "dcv_broker_persistence": "dynamodb", "dcv_broker_dynamodb_region": "eu-west-1",
+      "dcv_broker_dynamodb_table_prefix": "Lab-", "dcv_broker_dynamodb_table_wcu": 5},
+     ["enable-persistence", "persistence-db", "dynamodb-region", "dynamodb-table-rcu", "dynamodb-table-wcu",
+      "dynamodb-table-name-prefix"], ["jdbc-connection-url", "jdbc-user", "jdbc-password"]),
 ]
+# what the persistence keys read back as (java.util.Properties rules), per case
+PERSISTENCE_VALUES = {
+    "persistence-none": {"enable-persistence": "false"},
+    "persistence-mysql": {"enable-persistence": "true", "persistence-db": "mysql",
+                          "jdbc-connection-url": "jdbc:mysql://db.example.internal:3306/dcvsm?createDatabaseIfNotExist=true",
+                          "jdbc-user": "dcvsm", "jdbc-password": "p#ss w0rd!"},
+    "persistence-dynamodb": {"enable-persistence": "true", "persistence-db": "dynamodb", "dynamodb-region": "eu-west-1",
+                             "dynamodb-table-rcu": "10", "dynamodb-table-wcu": "5", "dynamodb-table-name-prefix": "Lab-"},
+}
 
 # (id, facts, the Java home the role's own package installs): sm-admin "Step 2: Set up the Amazon DCV Session Manager
 # broker" wants Java 11; Corretto 11 User Guide "Amazon Corretto 11 Installation Instructions for Amazon Linux 2":
@@ -229,6 +253,8 @@ def test_broker_properties(outcomes, case):
         assert properties["broker-to-broker-key-store-pass"] == properties["client-to-broker-connector-key-store-pass"]
     if "broker-java-home" in present:
         assert properties["broker-java-home"] == inputs["_dcv_broker_java_home"]
+    for key, value in PERSISTENCE_VALUES.get(case_id, {}).items():
+        assert properties[key] == value, key
     # the cluster itself is wired either way
     assert "broker-to-broker-discovery-addresses" in properties
 

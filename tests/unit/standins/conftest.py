@@ -5,6 +5,7 @@ import base64
 import datetime
 import hashlib
 import ipaddress
+import json
 import os
 import socket
 import sys
@@ -333,4 +334,25 @@ def stack(tmp_path, ports, pki, make_broker):
 @pytest.fixture
 def helpers():
     """Plain helper functions for tests (test modules cannot import conftest)."""
-    return types.SimpleNamespace(write=write, broker_properties=broker_properties, wait_for=wait_for)
+    return types.SimpleNamespace(write=write, broker_properties=broker_properties, wait_for=wait_for,
+                                 api_token=api_token)
+
+
+def api_token(stack, capsys):
+    """An access token of the client API, for a client registered with the stand-in broker CLI."""
+    from dcvstandin import brokercli, common
+    assert brokercli.main(["--properties", stack.broker.properties_file, "--state-dir",
+                           stack.broker.state_dir, "register-api-client", "--client-name", "tests"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    basic = base64.b64encode(("%s:%s" % (lines[0].split(": ")[1], lines[1].split(": ")[1])).encode()).decode()
+    _status, data, _peer = common.https_request(
+        "POST", "https://localhost:%d/oauth2/token?grant_type=client_credentials" % stack.ports["client"],
+        common.client_context(stack.ca), body="", headers={"Authorization": "Basic " + basic})
+    return json.loads(data)["access_token"]
+
+
+@pytest.fixture
+def access_token(stack, capsys):
+    """api_token after one report of the stack's agent, so that the broker knows a server."""
+    assert stack.agent.report_once()
+    return api_token(stack, capsys)

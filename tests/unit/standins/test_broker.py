@@ -196,14 +196,14 @@ def test_requirements_the_product_refuses(expression, message):
 
 # -- persistence keys (sm-admin "Configuring broker persistence", "Broker configuration file") ----------------
 
-def test_persistence_keys_are_accepted_and_the_log_says_state_stays_in_memory(make_broker, tmp_path):
+def test_dynamodb_persistence_is_accepted_and_the_log_says_state_stays_in_memory(make_broker, tmp_path):
     make_broker(extra="enable-persistence = true\npersistence-db = dynamodb\ndynamodb-region = eu-west-1\n"
                       "dynamodb-table-rcu = 10\ndynamodb-table-wcu = 10\ndynamodb-table-name-prefix = DcvSm-\n"
                       "jdbc-connection-url = jdbc:mysql://db:3306/dcv?createDatabaseIfNotExist=true\n"
                       "jdbc-user = dcv\njdbc-password = secret\n")
     log = (tmp_path / "broker.log").read_text()
-    assert "persistence is not modelled by the stand-in" in log and "in memory" in log
-    assert "unknown property" not in log
+    assert "DynamoDB is not modelled by the stand-in" in log and "in memory" in log
+    assert "unknown property" not in log and "secret" not in log
 
 
 # -- unregister-api-client deactivates (sm-admin "unregister-api-client") -------------------------------------

@@ -156,18 +156,7 @@ def test_each_hop_fails_clearly_with_another_ca(stack, ready_session):
     assert "sessionsUpdateResponse failed: TLS error talking to broker" in stack.log("agent")
 
 
-def api_token(stack, capsys):
-    assert brokercli.main(["--properties", stack.broker.properties_file, "--state-dir",
-                           stack.broker.state_dir, "register-api-client", "--client-name", "req"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    basic = base64.b64encode(("%s:%s" % (lines[0].split(": ")[1], lines[1].split(": ")[1])).encode()).decode()
-    _status, data, _peer = common.https_request(
-        "POST", "https://localhost:%d/oauth2/token?grant_type=client_credentials" % stack.ports["client"],
-        common.client_context(stack.ca), body="", headers={"Authorization": "Basic " + basic})
-    return json.loads(data)["access_token"]
-
-
-def test_requirements_place_sessions_by_hostname_properties_and_tags(stack, capsys):
+def test_requirements_place_sessions_by_hostname_properties_and_tags(stack, capsys, helpers):
     # sm-dev "CreateSessions": Requirements name server properties (server:Hostname, server:Host.Os.Family, ...)
     # and tags (tag:KEY, from the agent's tags folder, sm-admin "Agent Configuration File" tags_folder).
     import socket
@@ -180,7 +169,7 @@ def test_requirements_place_sessions_by_hostname_properties_and_tags(stack, caps
     agent = Agent(str(conf), stack.dcv_conf, str(stack.tmp / "tagged-agent.json"), stack.socket,
                   str(stack.tmp / "agent.log"))
     assert agent.report_once()
-    token = api_token(stack, capsys)
+    token = helpers.api_token(stack, capsys)
     hostname = socket.gethostname()
     status, servers = api(stack, "POST", "/describeServers", {}, token)
     assert servers["Servers"][0]["Hostname"] == hostname
@@ -202,12 +191,12 @@ def test_requirements_place_sessions_by_hostname_properties_and_tags(stack, caps
     assert "server property 'Host.Hostname' does not exist" in refused["UnsuccessfulList"][0]["FailureReason"]
 
 
-def test_create_sessions_options_with_their_documented_types(stack, capsys):
+def test_create_sessions_options_with_their_documented_types(stack, capsys, helpers):
     # sm-dev "CreateSessions": MaxConcurrents (integer), InitFile, AutorunFile, StorageRoot (strings),
     # AutorunFileArguments (array of strings), PermissionsFile (Base64), DcvGlEnabled, EnqueueRequest (booleans);
     # InitFile, AutorunFile, AutorunFileArguments and DcvGlEnabled not with console sessions on Linux servers
     assert stack.agent.report_once()
-    token = api_token(stack, capsys)
+    token = helpers.api_token(stack, capsys)
     options = {"MaxConcurrents": 2, "InitFile": "init.sh", "AutorunFile": "cad.sh",
                "AutorunFileArguments": ["--project", "bridge"],
                "PermissionsFile": base64.b64encode(b"[permissions]\n%owner% allow builtin\n").decode(),

@@ -52,6 +52,9 @@ class BrokerState:
         self.create_requests = []         # every CreateSessions request as the broker received it
         self.connection_token_style = 'jwt'   # 'jwt' (carries exp) or 'opaque'
         self.connection_token_minutes = 60
+        self.connection_data_users = []   # the User of every GetSessionConnectionData call, in order
+        self.connection_data_refusals = {}   # user -> (HTTP status, error) the broker answers for them
+        self.connection_tokens_issued = []   # every ConnectionToken handed out, to look for where they must not be
         self.web_url_path = '/'
         self.page_size = 2                # small pages so NextToken is exercised
 
@@ -264,13 +267,18 @@ class _Handler(BaseHTTPRequestHandler):
         session = state.sessions.get(session_id)
         if session is None or session['State'] != 'READY':
             return self._answer(404, {'error': 'Session %s not found' % session_id})
-        if user != session['Owner']:
-            return self._answer(404, {'error': 'No session %s for user %s' % (session_id, user)})
+        # sm-dev "GetSessionConnectionData": a token for the User asked about, owner or not; the DCV server decides
+        # from the session's permissions what that user may do once connected
+        state.connection_data_users.append(user)
+        if user in state.connection_data_refusals:
+            status, error = state.connection_data_refusals[user]
+            return self._answer(status, {'error': error})
         if state.connection_token_style == 'jwt':
             expiry = time.time() + state.connection_token_minutes * 60
             token = make_jwt({'sub': user, 'sid': session_id, 'exp': int(expiry)})
         else:
             token = 'opaque+token/' + uuid.uuid4().hex + '='
+        state.connection_tokens_issued.append(token)
         self._answer(200, {'Session': public(session), 'ConnectionToken': token})
 
 

@@ -18,21 +18,6 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_api 
     BrokerTlsError,
     build_base_url,
 )
-from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fixtures import (
-    make_pki,
-    running_broker,
-)
-
-
-@pytest.fixture(scope='module')
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp('pki'))
-
-
-@pytest.fixture
-def broker(pki):
-    with running_broker(pki) as server:
-        yield server
 
 
 class FakeClock:

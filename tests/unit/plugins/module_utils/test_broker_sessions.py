@@ -234,3 +234,45 @@ def test_create_session_problems_name_the_callers_variables():
     assert problems[0].startswith('dcv_session_init_file (CreateSessions InitFile)')
     assert problems[-1] == ('dcv_session_autorun_file_arguments are the arguments of the AutorunFile: set '
                             'dcv_session_autorun_file too, or leave them out')
+
+
+# The one age rule (older_than) that the session module's older_than_minutes and the session expiry program share
+NOW = datetime.datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize('created, minutes, expected', [
+    ('2026-01-01T10:00:00Z', 60, True),              # two hours old, limit one hour
+    ('2026-01-01T11:30:00Z', 60, False),             # half an hour old
+    ('2026-01-01T11:00:00Z', 60, False),             # exactly at the limit: not older than it
+    ('2026-01-01T10:59:59.999Z', 60, True),          # a moment past it
+    ('2026-01-01T12:30:00+00:00', 60, False),        # a clock ahead of ours: never old
+    (1767261600000, 60, True),                       # epoch milliseconds (10:00 UTC)
+    ('not a time', 60, None),                        # unreadable: never taken for old
+    (None, 60, None),
+])
+def test_older_than(created, minutes, expected):
+    assert broker_sessions.older_than({'CreationTime': created}, minutes, NOW) is expected
+
+
+@pytest.mark.parametrize('created, max_age, deadline, words', [
+    ('2026-01-01T09:00:00Z', 120, None, 'older than the maximum age of 120 min'),
+    ('2026-01-01T11:00:00Z', 120, None, None),
+    ('2026-01-01T09:00:00Z', 0, None, None),         # 0: no age limit
+    ('2026-01-01T11:00:00Z', 0, datetime.datetime(2026, 1, 1, 11, 59, tzinfo=UTC),
+     'its deadline 2026-01-01T11:59:00+00:00 has passed'),
+    ('2026-01-01T11:00:00Z', 0, NOW, 'its deadline 2026-01-01T12:00:00+00:00 has passed'),
+    ('2026-01-01T11:00:00Z', 0, datetime.datetime(2026, 1, 1, 13, 0, tzinfo=UTC), None),
+    # a deadline is kept in its own offset; the reason says it in UTC
+    ('2026-01-01T11:00:00Z', 0, datetime.datetime(2026, 1, 1, 12, 30, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=1))), 'its deadline 2026-01-01T11:30:00+00:00 has passed'),
+    # both limits: the age says it first; an unreadable creation time still honours the deadline
+    ('2026-01-01T09:00:00Z', 120, datetime.datetime(2026, 1, 1, 11, 0, tzinfo=UTC), 'maximum age of 120 min'),
+    ('garbage', 120, datetime.datetime(2026, 1, 1, 11, 0, tzinfo=UTC), 'its deadline'),
+    ('garbage', 120, None, None),
+])
+def test_expiry_reason(created, max_age, deadline, words):
+    reason = broker_sessions.expiry_reason({'CreationTime': created}, NOW, max_age, deadline)
+    if words is None:
+        assert reason is None
+    else:
+        assert reason is not None and words in reason, reason

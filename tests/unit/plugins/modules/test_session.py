@@ -11,23 +11,8 @@ import os
 import pytest
 
 from ansible_collections.dcvkit.session_manager.plugins.modules import session as session_module
-from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fixtures import (
-    BROKER_NAME,
-    make_pki,
-    running_broker,
-)
+from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.fixtures import BROKER_NAME
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.module_runner import run_module
-
-
-@pytest.fixture(scope='module')
-def pki(tmp_path_factory):
-    return make_pki(tmp_path_factory.mktemp('pki'))
-
-
-@pytest.fixture
-def broker(pki):
-    with running_broker(pki) as server:
-        yield server
 
 
 def run(broker, pki, check_mode=False, **args):
@@ -377,3 +362,164 @@ def test_the_fake_broker_refuses_wrong_types_like_the_documented_api(broker, pki
     with pytest.raises(BrokerApiError) as caught:
         client.create_session('s', 'carol', 'VIRTUAL', fields={field: value})
     assert words in str(caught.value)
+
+
+# The window of a session (playbooks/session.yml -e dcv_session_minutes=N): a deadline record the session expiry
+# program on the broker host honours
+def recorded_deadline(directory, session_id):
+    import datetime
+    text = (directory / session_id).read_text()
+    return datetime.datetime.fromisoformat(text.strip()), text
+
+
+def test_deadline_is_recorded_for_a_new_session(broker, pki, tmp_path):
+    import datetime
+    before = datetime.datetime.now(datetime.timezone.utc)
+    result = run(broker, pki, owner='alice', deadline_minutes=90, deadlines_dir=str(tmp_path))
+    assert not result.failed, result.get('msg')
+    moment, text = recorded_deadline(tmp_path, result['session_id'])
+    assert text == result['deadline'] + '\n'
+    assert datetime.timedelta(minutes=89) < moment - before <= datetime.timedelta(minutes=90, seconds=5)
+    assert oct(os.stat(str(tmp_path / result['session_id'])).st_mode & 0o777) == '0o600'
+    assert result['connection_token']
+
+
+def test_a_reused_session_gets_a_new_deadline_from_now(broker, pki, tmp_path):
+    existing = broker.state.add_session('alice', age_minutes=50)
+    (tmp_path / existing).write_text('2020-01-01T00:00:00+00:00\n')
+    result = run(broker, pki, owner='alice', deadline_minutes=30, deadlines_dir=str(tmp_path))
+    assert not result.failed, result.get('msg')
+    assert result['session_id'] == existing and result['created'] is False and result['changed'] is True
+    assert recorded_deadline(tmp_path, existing)[1] == result['deadline'] + '\n'
+    assert not result['deadline'].startswith('2020')
+
+
+def test_no_deadline_directory_is_refused_before_a_session_is_created(broker, pki, tmp_path):
+    result = run(broker, pki, owner='alice', deadline_minutes=30, deadlines_dir=str(tmp_path / 'none'))
+    assert result.failed and 'deadlines_dir %s does not exist' % (tmp_path / 'none') in result['msg']
+    assert api_calls(broker, '/createSessions') == [] and broker.state.token_requests == 0
+
+
+def test_deadline_in_check_mode_writes_nothing(broker, pki, tmp_path):
+    result = run(broker, pki, check_mode=True, owner='alice', deadline_minutes=30,
+                 deadlines_dir=str(tmp_path / 'not-yet'))
+    assert not result.failed, result.get('msg')
+    assert result['changed'] and result['deadline'] and not (tmp_path / 'not-yet').exists()
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(owner='alice', deadline_minutes=0), 'deadline_minutes is 0: a window is a whole number of minutes, at least 1'),
+    (dict(state='absent', owner='alice', deadline_minutes=30), 'leave it out with state=absent'),
+])
+def test_deadline_argument_errors(broker, pki, tmp_path, args, message):
+    result = run(broker, pki, deadlines_dir=str(tmp_path), **args)
+    assert result.failed and message in result['msg'], result.get('msg')
+    assert broker.state.sessions == {} and os.listdir(str(tmp_path)) == []
+
+
+# Viewers (playbooks/session.yml -e dcv_session_viewers=bob,carol): a connection token and a URL of their own each
+def token_user(url):
+    """The user a fake broker JWT in a browser URL was issued for (its sub claim)."""
+    import base64
+    from urllib.parse import unquote
+    token = unquote(url.split('authToken=', 1)[1].split('#', 1)[0])
+    payload = token.split('.')[1]
+    return json.loads(base64.urlsafe_b64decode(payload + '=' * (-len(payload) % 4)))['sub']
+
+
+def test_each_viewer_gets_a_token_and_url_of_their_own(broker, pki):
+    result = run(broker, pki, owner='alice', type='virtual', viewers=['bob', 'carol', 'bob'],
+                 permissions='[permissions]\n%owner% allow builtin\nbob allow display\ncarol allow display\n',
+                 gateway_url='https://desk.example.com:8443')
+    assert not result.failed, result.get('msg')
+    session_id = result['session_id']
+    # sm-dev "GetSessionConnectionData" is asked once per user: the owner first, then each viewer once
+    assert broker.state.connection_data_users == ['alice', 'bob', 'carol']
+    assert token_user(result['browser_url']) == 'alice'
+    assert list(result['viewer_urls']) == ['bob', 'carol']
+    for user in ('bob', 'carol'):
+        url = result['viewer_urls'][user]
+        assert url.startswith('https://desk.example.com:8443/?authToken=') and url.endswith('#' + session_id)
+        assert token_user(url) == user
+        connection = result['viewer_connections'][user]
+        assert connection['browser_url'] == url and connection['connection_token'] in broker.state.connection_tokens_issued
+        assert connection['connection_token_expiry_source'] == 'token'
+        assert 58 <= connection['connection_token_valid_minutes'] <= 60
+        assert connection['connection_token_expires_at'].endswith('+00:00')
+    assert len(set([result['browser_url']] + list(result['viewer_urls'].values()))) == 3
+
+
+def test_the_owners_result_is_the_same_with_or_without_viewers(broker, pki):
+    broker.state.add_session('alice', name='desk')
+    alone = run(broker, pki, owner='alice', gateway_url='https://desk:8443')
+    shared = run(broker, pki, owner='alice', gateway_url='https://desk:8443', viewers=['bob'])
+    assert not alone.failed and not shared.failed, shared.get('msg')
+    assert set(shared) - set(alone) == {'viewer_urls', 'viewer_connections'}
+    assert shared['session_id'] == alone['session_id'] and shared['changed'] is False
+    assert token_user(shared['browser_url']) == 'alice'
+
+
+def test_a_reused_session_gives_viewers_tokens_too(broker, pki):
+    # the broker hands a token out for any user; the permissions the session was created with decide on connection
+    existing = broker.state.add_session('alice', name='desk')
+    result = run(broker, pki, owner='alice', viewers=['bob'], gateway_url='https://desk:8443')
+    assert result['session_id'] == existing and result['created'] is False
+    assert token_user(result['viewer_urls']['bob']) == 'bob'
+
+
+def test_viewers_without_a_gateway_url_get_tokens_and_no_url(broker, pki):
+    broker.state.connection_token_style = 'opaque'
+    result = run(broker, pki, owner='alice', viewers=['bob'], token_duration_minutes=45)
+    assert not result.failed, result.get('msg')
+    assert 'viewer_urls' not in result and 'browser_url' not in result
+    connection = result['viewer_connections']['bob']
+    assert connection['connection_token'] == broker.state.connection_tokens_issued[1]
+    assert connection['connection_token_expiry_source'] == 'broker_setting'
+    assert connection['connection_token_valid_minutes'] in (44, 45) and 'browser_url' not in connection
+
+
+@pytest.mark.parametrize('existing', [False, True])
+def test_check_mode_fetches_nothing_for_viewers(broker, pki, existing):
+    if existing:
+        broker.state.add_session('alice', name='desk')
+    result = run(broker, pki, check_mode=True, owner='alice', viewers=['bob'], gateway_url='https://desk:8443')
+    assert not result.failed, result.get('msg')
+    assert 'viewer_urls' not in result and 'viewer_connections' not in result
+    # the owner's connection data is read in check mode as before; no viewer's
+    assert broker.state.connection_data_users == (['alice'] if existing else [])
+
+
+def test_a_viewer_the_broker_refuses_fails_the_task_without_any_token(broker, pki):
+    broker.state.connection_data_refusals['carol'] = (500, 'no connection data for carol today')
+    result = run(broker, pki, owner='alice', viewers=['bob', 'carol'], gateway_url='https://desk:8443')
+    assert result.failed
+    assert 'is READY, but the broker gave no connection token for viewer carol' in result['msg']
+    assert 'no connection data for carol today' in result['msg'] and result['status'] == 500
+    # the owner's and bob's tokens were issued before carol's refusal: the failed result holds neither
+    assert len(broker.state.connection_tokens_issued) == 2
+    for token in broker.state.connection_tokens_issued:
+        assert token not in result.raw
+    assert 'authToken=' not in result.raw
+    assert result['session_id'] in broker.state.sessions  # reported, so it can be reused or deleted
+
+
+def test_viewer_tokens_stay_out_of_messages(broker, pki):
+    broker.state.add_session('alice', name='desk')
+    result = run(broker, pki, owner='alice', viewers=['bob'], gateway_url='https://desk:8443')
+    secret = ('connection_token', 'browser_url', 'viewer_urls', 'viewer_connections')
+    rest = {key: value for key, value in result.items() if key not in secret}
+    for token in broker.state.connection_tokens_issued:
+        assert token not in json.dumps(rest)
+    assert not result.get('warnings')
+
+
+@pytest.mark.parametrize('args, message', [
+    (dict(owner='alice', viewers=['bob', 'alice']), 'viewers: alice is the owner of the session'),
+    (dict(state='absent', owner='alice', viewers=['bob']), 'leave it out with state=absent and list_only'),
+    (dict(list_only=True, viewers=['bob']), 'leave it out with state=absent and list_only'),
+])
+def test_viewer_argument_errors(broker, pki, args, message):
+    broker.state.add_session('alice', name='desk')
+    result = run(broker, pki, **args)
+    assert result.failed and message in result['msg'], result.get('msg')
+    assert broker.state.token_requests == 0 and broker.state.connection_data_users == []

@@ -158,7 +158,8 @@ def test_virtual_session_on_a_missing_server_reports_the_broker_reason(lab):
     assert 'no available DCV server matches the requirements' in result['msg']
 
 
-def test_session_playbook_prints_a_url_that_opens_the_desktop(lab, tmp_path):
+def session_playbook(lab, tmp_path, *extra_vars, check=False):
+    """Run playbooks/session.yml against the lab as an operator does (-e ...); return its finished process."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))))
     playbook_cli = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
@@ -179,13 +180,20 @@ def test_session_playbook_prints_a_url_that_opens_the_desktop(lab, tmp_path):
                '-e', 'dcv_session_owner=%s' % lab.user, '-e', 'dcv_session_type=virtual',
                '-e', 'dcv_session_credentials_file=%s' % lab.credentials,
                '-e', 'dcv_session_broker_ca_file=%s' % lab.ca, '-e', 'dcv_session_broker_cli=%s' % lab.cli]
+    for item in extra_vars:
+        command += ['-e', item]
+    if check:
+        command.append('--check')
     environment = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(repo, '.collections'),
                        ANSIBLE_NOCOLOR='1', ANSIBLE_STDOUT_CALLBACK='default',
                        ANSIBLE_CALLBACK_RESULT_FORMAT='json')
+    return subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300, check=False,
+                          cwd=str(tmp_path))  # no ansible.cfg from the working directory
 
+
+def test_session_playbook_prints_a_url_that_opens_the_desktop(lab, tmp_path):
     def play():
-        done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=300, check=False,
-                              cwd=str(tmp_path))  # no ansible.cfg from the working directory
+        done = session_playbook(lab, tmp_path)
         assert done.returncode == 0, done.stdout + done.stderr
         urls = re.findall(r'"msg": "(https://localhost:%d/\?authToken=\S+#\S+) \(virtual session (created|reused)'
                           % lab.ports['web'], done.stdout)
@@ -198,4 +206,42 @@ def test_session_playbook_prints_a_url_that_opens_the_desktop(lab, tmp_path):
     assert status == 200 and route['Connected'] is True, route
     (again, verb), changed = play()
     assert verb == 'reused' and changed == '0'
-    assert urlsplit(again).fragment == urlsplit(url).fragment
+
+
+def test_session_playbook_prints_a_url_for_each_viewer_that_opens_the_desktop_as_them(lab, tmp_path):
+    def play(viewers):
+        done = session_playbook(lab, tmp_path, 'dcv_session_viewers=%s' % viewers)
+        assert done.returncode == 0, done.stdout + done.stderr
+        owner = re.findall(r'"msg": "(https://\S+) \(virtual session (created|reused) for %s [^"]*' % lab.user,
+                           done.stdout)
+        viewers = re.findall(r'"msg": "(https://\S+) \(for (\w+): ([^;]+);', done.stdout)
+        assert len(owner) == 1, done.stdout
+        # one line per viewer, after the owner's; the loop shows the viewer's name, never the token
+        assert done.stdout.index(owner[0][0]) < min(done.stdout.index(url) for url, _user, _access in viewers)
+        assert re.findall(r'\(item=(\w+)\)', done.stdout) == [user for _url, user, _access in viewers]
+        assert done.stdout.count('authToken=') == 1 + len(viewers)   # printed once each, nowhere else
+        return owner[0], viewers, done.stdout
+
+    (owner_url, verb), viewers, output = play('viewer1,viewer2')
+    assert verb == 'created' and '; viewers (view only): viewer1,viewer2, their URLs follow)' in output
+    assert [(user, access) for _url, user, access in viewers] == [('viewer1', 'view only'), ('viewer2', 'view only')]
+    assert len({owner_url, viewers[0][0], viewers[1][0]}) == 3   # a token of their own each
+    for url, user, _access in viewers:
+        status, route = open_in_browser(lab, url)
+        assert status == 200 and route['Connected'] is True and route['User'] == user, route
+
+    # the session is reused: it keeps its permissions, which do not name viewer3, so viewer3's URL opens nothing
+    (again, verb), viewers, output = play('viewer1,viewer3')
+    assert verb == 'reused' and again != owner_url
+    assert 'dcv_session_viewers not applied: a reused session keeps the permissions it was created with' in output
+    assert [user for _url, user, _access in viewers] == ['viewer1', 'viewer3']
+    assert all(access.startswith('the reused session lets this user in only if') for _url, _user, access in viewers)
+    assert open_in_browser(lab, viewers[0][0])[1]['User'] == 'viewer1'
+    status, route = open_in_browser(lab, viewers[1][0])
+    assert status == 403 and route['FailedHop'] == 'dcv-server', route
+
+    # check mode reads the owner's connection data of the reused session as before, and mints no viewer token
+    checked = session_playbook(lab, tmp_path, 'dcv_session_viewers=viewer1', check=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count('authToken=') == 1 and '(item=' not in checked.stdout
+    assert '; no viewer URL is fetched in check mode)' in checked.stdout
