@@ -18,6 +18,7 @@ import ipaddress
 import re
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import dcv_config_formats as formats
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names import PkiInputError, check_dns_name
 
 CHOICES = ("none", "dynamodb", "mysql")
 URL_FORM = "jdbc:mysql://HOST[:PORT]/DATABASE[?PARAMS]"
@@ -26,8 +27,6 @@ DEFAULT_PORT = 3306
 # sm-admin "Configuring broker persistence": only alphanumeric characters, dot, dash and underscore
 _TABLE_PREFIX = re.compile(r"^[A-Za-z0-9._-]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
-_HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                        r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
 _DATABASE = re.compile(r"^[A-Za-z0-9_$-]{1,64}$")
 _PARAM = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*=[^&=\s]*$")
 # the query names that would put a credential into a URL the role prints in its messages
@@ -81,8 +80,11 @@ def parse_jdbc_url(url):
             ipaddress.IPv6Address(host)
         except ValueError:
             raise JdbcUrlError("has [%s], which is not an IPv6 address" % host)
-    elif not _HOST_NAME.match(host):
-        raise JdbcUrlError("has %r as its host, which is not a host name or an IPv4 address" % host)
+    elif not is_address(host):
+        try:
+            check_dns_name(host, option="dcv_broker_jdbc_url")
+        except PkiInputError:
+            raise JdbcUrlError("has %r as its host, which is not a host name or an IPv4 address" % host)
     port = match.group("port")
     if port is not None and not (port.isdigit() and 1 <= int(port) <= 65535):
         raise JdbcUrlError("has port %r; a port is a number from 1 to 65535" % port)

@@ -19,6 +19,7 @@ from urllib.parse import quote
 # CREATING is reused too: a second run while the first one's session is still being placed must not
 # create a twin.
 REUSABLE_STATES = ('READY', 'CREATING')
+# a session on its way out (sm-dev "DeleteSessions": DELETING, then DELETED): never waited for, reused or deleted again
 FINAL_FAILURE_STATES = ('DELETING', 'DELETED')
 
 _UTC = datetime.timezone.utc

@@ -456,6 +456,7 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_cred
     read_file,
 )
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_sessions import (
+    FINAL_FAILURE_STATES,
     SessionNotReady,
     browser_url,
     connection_token_expiry,
@@ -469,8 +470,6 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_sess
     wait_until_ready,
 )
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import session_deadlines
-
-_GONE_STATES = ('DELETING', 'DELETED')
 
 
 def credentials(module):
@@ -535,7 +534,7 @@ def delete_sessions(module, client, result):
     if not (params['session_id'] or params['owner'] or params['older_than_minutes'] is not None):
         module.fail_json(msg='state=absent needs session_id, owner or older_than_minutes (refusing to delete '
                              'every session)')
-    doomed = [item for item in selected_sessions(module, client) if item.get('State') not in _GONE_STATES]
+    doomed = [item for item in selected_sessions(module, client) if item.get('State') not in FINAL_FAILURE_STATES]
     result['sessions'] = doomed
     result['deleted'] = [item.get('Id') for item in doomed]
     if not doomed:
@@ -551,14 +550,17 @@ def delete_sessions(module, client, result):
             '%s (%s)' % (sid, reason) for sid, reason in sorted(refused.items())), **result)
 
 
-def token_lifetime(module, token, issued_at):
-    """How long a connection token works: its expiry, whence that is known, and the minutes left."""
+def connection(module, session_id, token, issued_at, web_url_path):
+    """What a user opens the session with: the connection token, how long it works (its expiry, whence that is
+    known, the minutes left) and, with gateway_url, the browser URL."""
     expires_at, source = connection_token_expiry(token, issued_at, module.params['token_duration_minutes'])
-    lifetime = {'connection_token_expiry_source': source}
+    opened = {'connection_token': token, 'connection_token_expiry_source': source}
     if expires_at is not None:
-        lifetime['connection_token_expires_at'] = expires_at.replace(microsecond=0).isoformat()
-        lifetime['connection_token_valid_minutes'] = max(0, int((expires_at - issued_at).total_seconds() // 60))
-    return lifetime
+        opened['connection_token_expires_at'] = expires_at.replace(microsecond=0).isoformat()
+        opened['connection_token_valid_minutes'] = max(0, int((expires_at - issued_at).total_seconds() // 60))
+    if module.params['gateway_url']:
+        opened['browser_url'] = browser_url(module.params['gateway_url'], session_id, token, web_url_path)
+    return opened
 
 
 def add_connection_data(module, client, session, result):
@@ -571,11 +573,7 @@ def add_connection_data(module, client, session, result):
     described = data.get('Session') or {}
     if described.get('Server'):
         result['server'] = server_summary(described)
-    result['connection_token'] = token
-    result.update(token_lifetime(module, token, issued_at))
-    if params['gateway_url']:
-        result['browser_url'] = browser_url(params['gateway_url'], session['Id'], token,
-                                            result['server']['web_url_path'])
+    result.update(connection(module, session['Id'], token, issued_at, result['server']['web_url_path']))
 
 
 def fail_without_tokens(module, result, msg, **extra):
@@ -603,11 +601,7 @@ def add_viewer_connections(module, client, session, result):
         if not token:
             fail_without_tokens(module, result, 'session %s is READY, but the broker returned no ConnectionToken for '
                                 'viewer %s' % (session['Id'], user))
-        connection = dict(connection_token=token, **token_lifetime(module, token, issued_at))
-        if params['gateway_url']:
-            connection['browser_url'] = browser_url(params['gateway_url'], session['Id'], token,
-                                                    result['server']['web_url_path'])
-        connections[user] = connection
+        connections[user] = connection(module, session['Id'], token, issued_at, result['server']['web_url_path'])
     result['viewer_connections'] = connections
     if params['gateway_url']:
         result['viewer_urls'] = dict((user, item['browser_url']) for user, item in connections.items())

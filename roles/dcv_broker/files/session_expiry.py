@@ -30,8 +30,6 @@ EXIT_BROKER = 1   # the broker could not be asked, or refused a deletion; a reco
 EXIT_SETUP = 2    # the configuration or the credentials file is missing or unusable
 PROGRAM = 'session-expiry'
 
-# A session already on its way out is never deleted twice (sm-dev "DeleteSessions": DELETING, then DELETED)
-_GONE_STATES = ('DELETING', 'DELETED')
 _REQUIRED = ('broker_host', 'port', 'ca_file', 'credentials_file', 'max_age_minutes', 'deadlines_dir')
 
 
@@ -94,7 +92,7 @@ def enforce(client, config, now, out, err):
     known = dict((item.get('Id'), item) for item in sessions)
     due = []
     for session in sessions:
-        if session.get('State') in _GONE_STATES:
+        if session.get('State') in broker_sessions.FINAL_FAILURE_STATES:
             continue
         if max_age and broker_sessions.older_than(session, max_age, now) is None:
             err.write('%s: session %s has no readable CreationTime (%r); its age is unknown, it is kept\n'
