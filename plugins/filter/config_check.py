@@ -58,10 +58,6 @@ def dcv_toml_problems(text, expected=None):
     return formats.toml_problems(text, expected)
 
 
-def dcv_ini_problems(text, expected=None):
-    return formats.ini_problems(text, expected)
-
-
 def dcv_ini_items(settings):
     """Flatten {section: {key: value}} into ini_file items whose values are written in dcv.conf syntax."""
     items = []
@@ -112,12 +108,10 @@ class FilterModule(object):
             "dcv_toml_value": formats.toml_value,
             "dcv_toml_key": formats.toml_key,
             "dcv_toml_problems": dcv_toml_problems,
-            "dcv_ini_problems": dcv_ini_problems,
             "dcv_broker_property_problems": dcv_broker_property_problems,
             "dcv_gateway_setting_problems": dcv_gateway_setting_problems,
             "dcv_agent_setting_problems": dcv_agent_setting_problems,
             "dcv_socket_address_problems": catalog.socket_address_problems,
-            "dcv_endpoint_port": catalog.endpoint_port,
             "dcv_ini_items": dcv_ini_items,
             "dcv_ini_pending": formats.ini_pending,
             "dcv_ini_settings_problems": dcv_ini_settings_problems,

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dcvkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The documented configuration keys of each product (shared/dcv-reference.md), and input checks.
+"""The documented configuration keys of each product (admin guide, sm-admin), and input checks.
 
 A key the product does not know is ignored silently by the product, which is how broken deployments
 happen; the roles refuse such keys by name before anything reaches a host.

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What verify.yml reads on each host, and how it reads it back on the control node.
 
-The paths are the products' (shared/dcv-reference.md) and the roles' (roles/*/vars/main.yml). TOML is parsed
+The paths are the products' (admin guide, sm-admin) and the roles' (roles/*/vars/main.yml). TOML is parsed
 on the control node (python 3.11 tomllib): targets may have an older python.
 """
 

@@ -479,7 +479,7 @@ def rows_dns_mapping(server, hosts, wiring, broker_view):
 
 
 def resolver_404_cause(server, session, hosts, wiring, broker_view):
-    """Which of the known causes of a resolver 404 applies (shared/dcv-reference.md section 8)."""
+    """Which of the known causes of a resolver 404 applies (the causes docs/troubleshooting.md lists)."""
     sid = session["id"]
     known = broker_view.get("sessions") if broker_view else None
     in_broker = None if known is None else [s for s in known if s.get("Id") == sid]

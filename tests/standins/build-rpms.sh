@@ -49,7 +49,7 @@ if command -v flock >/dev/null 2>&1; then
     flock 9
 fi
 
-# Official Amazon Linux 2023 file names (dcv-reference.md section 7). The server bundle's RPMs are those of
+# Official Amazon Linux 2023 file names (docs/packages.md). The server bundle's RPMs are those of
 # nice-dcv-2025.0-20103-amzn2023-x86_64.tgz: nice-dcv-server-2025.0.20103-1.amzn2023.x86_64.rpm,
 # nice-xdcv-2025.0.688-1.amzn2023.x86_64.rpm, nice-dcv-web-viewer-2025.0.20103-1.amzn2023.x86_64.rpm (and
 # nice-dcv-gl, which has no stand-in). The AWS page listing them is DCV Administrator Guide "Install the Amazon

@@ -92,7 +92,7 @@ def _openssl(*args):
 
 
 def _official_layout(root):
-    """The files the roles download, where the official host keeps them (dcv-reference section 7), each with a
+    """The files the roles download, where the official host keeps them (docs/packages.md), each with a
     .sha256sum beside it; the server bundle (a .tgz of the bundled RPMs) holds the web viewer."""
     files = {"2025.0/SessionManagerBrokers": [BROKER_RPM], "2025.0/Gateway": [GATEWAY_RPM]}
     for folder, names in files.items():

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""The whole stack after `site.yml`, end to end with strict TLS on every hop (issue 7, "Must show").
+"""The whole stack after `site.yml`, end to end with strict TLS on every hop.
 
 Fast checks only; the slow fault cases live in test_zz_faults.py (run last, once), the bad-input table in
 test_bad_input.py."""

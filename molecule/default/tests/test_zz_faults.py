@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Faults, each healed by one re-run of site.yml and proven by the end-to-end check (issue 7, "Must show").
+"""Faults, each healed by one re-run of site.yml and proven by the end-to-end check.
 
 Slow (one site.yml run or more per case): kept in this one module, which sorts last so it runs once after
 the quick checks. Each case leaves the stack healthy for the next one."""

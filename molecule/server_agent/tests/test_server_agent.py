@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""Host A (broker + gateway) and host B (DCV server + agent) from the stand-ins (issue 6, "Must show")."""
+"""Host A (broker + gateway) and host B (DCV server + agent) from the stand-ins."""
 
 import configparser
 import functools

@@ -1,5 +1,5 @@
 # -*- coding: utf-8 -*-
-"""playbooks/verify.yml on the lab (issue 8, "Must show"): all ok on a healthy stack; for each injected fault
+"""playbooks/verify.yml on the lab: all ok on a healthy stack; for each injected fault
 its row names the cause; the run fails (non-zero exit) whenever a row is not ok. Every fault is undone before
 the next test, and the healthy table is checked again at the end."""
 

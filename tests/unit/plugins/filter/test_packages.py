@@ -58,7 +58,7 @@ def test_package_files_in(tmp_path):
     assert dcv_package_files_in(str(tmp_path / "missing"), ["server"], NAMES, ["{name}*"]) == {"server": []}
 
 
-# The official file names of dcv-reference section 7, and what rpm -q --qf '%{VERSION}-%{RELEASE}' or dpkg-query
+# The official file names (docs/packages.md), and what rpm -q --qf '%{VERSION}-%{RELEASE}' or dpkg-query
 # reports once each is installed: every one is seen as installed in its own version, so a re-run installs nothing.
 OFFICIAL = [
     ("nice-dcv-session-manager-broker-2025.0.539-1.amzn2023.noarch.rpm", "nice-dcv-session-manager-broker", "RedHat",
