@@ -11,12 +11,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
-import re
 
 try:
     from ansible.errors import AnsibleError, AnsibleFilterError
 except ImportError:  # pragma: no cover - only outside ansible
     AnsibleFilterError = AnsibleError = ValueError
+
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names import is_ip_address
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names import is_dns_name as _pki_is_dns_name
 
 # (variable, component, default) for every port the stack listens on. The broker client default
 # depends on whether a gateway shares the host, see _port_defaults.
@@ -52,25 +54,10 @@ CLIENT_FACING_BROKER_PORTS = ("dcv_broker_client_port", "dcv_broker_agent_port",
 
 GROUPS = (("broker", "dcv_brokers"), ("gateway", "dcv_gateways"), ("server", "dcv_servers"))
 
-_DNS_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-
-
-def is_ip_address(value):
-    try:
-        ipaddress.ip_address(str(value))
-        return True
-    except ValueError:
-        return False
-
-
 def is_dns_name(value):
-    """A host name usable in a certificate SAN and a URL (letters, digits, hyphens; optional wildcard)."""
-    if not isinstance(value, str) or not value or len(value) > 253 or is_ip_address(value):
-        return False
-    labels = value.rstrip(".").split(".")
-    if labels[0] == "*" and len(labels) > 1:
-        labels = labels[1:]
-    return all(_DNS_LABEL.match(label) for label in labels)
+    """A host name usable in a certificate SAN and a URL; a wildcard as the left-most label is allowed here, since
+    public names may be wildcards (pki_names holds the rule)."""
+    return _pki_is_dns_name(value, allow_wildcard=True)
 
 
 def _unique(items):

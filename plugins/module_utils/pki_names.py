@@ -26,11 +26,21 @@ class PkiInputError(ValueError):
         self.option = option
 
 
-def _is_ip_address(text):
+def is_ip_address(text):
+    """Whether text is one IPv4 or IPv6 address."""
     try:
-        ipaddress.ip_address(text)
+        ipaddress.ip_address(str(text))
         return True
     except ValueError:
+        return False
+
+
+def is_dns_name(name, allow_wildcard=False):
+    """Whether name passes check_dns_name: the one rule for host names, in certificates, URLs and the wiring."""
+    try:
+        check_dns_name(name, allow_wildcard)
+        return True
+    except PkiInputError:
         return False
 
 
@@ -40,7 +50,7 @@ def check_dns_name(name, allow_wildcard=False, option='dns_names'):
         raise PkiInputError(option, 'empty name in the list')
     if name != name.strip():
         raise PkiInputError(option, '%r has leading or trailing white space' % name)
-    if _is_ip_address(name):
+    if is_ip_address(name):
         raise PkiInputError(option, '%r is an IP address; put it in ip_addresses' % name)
     host = name[:-1] if name.endswith('.') else name
     if len(host) > 253:
