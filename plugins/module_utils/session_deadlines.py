@@ -31,8 +31,13 @@ class DeadlineError(Exception):
     pass
 
 
+def valid_session_id(session_id):
+    """Whether the session ID can name a record file."""
+    return bool(_SESSION_ID.match(session_id or ''))
+
+
 def record_path(directory, session_id):
-    if not _SESSION_ID.match(session_id or ''):
+    if not valid_session_id(session_id):
         raise DeadlineError('session ID %r cannot name a deadline record (letters, digits, "_", "." and "-" only)'
                             % (session_id,))
     return os.path.join(directory, session_id)

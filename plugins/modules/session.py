@@ -221,6 +221,7 @@ options:
     description:
       - Directory of the deadline records. It must exist when O(deadline_minutes) is given (the C(dcv_broker) role
         creates it, tasks C(session_expiry)).
+      - With O(state=absent), the record of each deleted session is removed from it, when the directory exists.
     type: path
     default: /var/lib/dcvkit/session-deadlines
   viewers:
@@ -545,9 +546,20 @@ def delete_sessions(module, client, result):
     deleted, refused = client.delete_sessions([(item.get('Id'), item.get('Owner')) for item in doomed],
                                               force=params['force'])
     result['deleted'] = deleted
+    forget_deadlines(params['deadlines_dir'], deleted)
     if refused:
         module.fail_json(msg='the broker refused to delete: %s' % '; '.join(
             '%s (%s)' % (sid, reason) for sid, reason in sorted(refused.items())), **result)
+
+
+def forget_deadlines(directory, session_ids):
+    """A deleted session's window has nothing left to end: its deadline record goes with it (when this host keeps
+    the records), so the session expiry timer has no stale entry to clear."""
+    if not os.path.isdir(directory):
+        return
+    for session_id in session_ids:
+        if session_deadlines.valid_session_id(session_id):
+            session_deadlines.remove(directory, session_id)
 
 
 def connection(module, session_id, token, issued_at, web_url_path):

@@ -523,3 +523,27 @@ def test_viewer_argument_errors(broker, pki, args, message):
     result = run(broker, pki, **args)
     assert result.failed and message in result['msg'], result.get('msg')
     assert broker.state.token_requests == 0 and broker.state.connection_data_users == []
+
+
+def test_deleting_a_session_removes_its_deadline_record(broker, pki, tmp_path):
+    doomed = broker.state.add_session('alice', name='one')
+    kept = broker.state.add_session('alice', name='two')
+    for session_id in (doomed, kept):
+        (tmp_path / session_id).write_text('2030-01-01T00:00:00+00:00\n')
+    result = run(broker, pki, state='absent', session_id=doomed, force=True, deadlines_dir=str(tmp_path))
+    assert result['deleted'] == [doomed]
+    assert sorted(os.listdir(tmp_path)) == [kept]
+
+
+def test_check_mode_keeps_the_deadline_record_of_a_session_it_would_delete(broker, pki, tmp_path):
+    doomed = broker.state.add_session('alice')
+    (tmp_path / doomed).write_text('2030-01-01T00:00:00+00:00\n')
+    result = run(broker, pki, check_mode=True, state='absent', session_id=doomed, deadlines_dir=str(tmp_path))
+    assert result['changed'] and result['deleted'] == [doomed]
+    assert os.listdir(tmp_path) == [doomed]
+
+
+def test_deleting_without_a_deadline_directory_is_fine(broker, pki, tmp_path):
+    doomed = broker.state.add_session('alice')
+    result = run(broker, pki, state='absent', session_id=doomed, deadlines_dir=str(tmp_path / 'absent'))
+    assert not result.failed and result['deleted'] == [doomed]
