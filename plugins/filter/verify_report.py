@@ -72,6 +72,14 @@ def verify_endpoint_probes(hosts, host, wiring):
     return verify_rows.endpoint_probes(host, hosts, wiring)
 
 
+def dcv_session_resolver_probe(live, session_id):
+    return verify_rows.session_resolver_probe(live or {}, session_id)
+
+
+def dcv_session_resolver_problem(result, session_id, gateway_host):
+    return verify_rows.session_resolver_problem(result, session_id, gateway_host)
+
+
 def verify_rows_of(hosts, wiring, max_skew=10, operator=None):
     return verify_rows.build_rows(hosts, wiring, float(max_skew), operator)
 
@@ -83,6 +91,8 @@ def verify_table(rows):
 class FilterModule(object):
     def filters(self):
         return {
+            "dcv_session_resolver_probe": dcv_session_resolver_probe,
+            "dcv_session_resolver_problem": dcv_session_resolver_problem,
             "verify_collect_spec": verify_collect_spec,
             "verify_hosts": verify_hosts,
             "verify_operator_probes": verify_operator_probes,

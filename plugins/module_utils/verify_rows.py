@@ -59,15 +59,11 @@ def probes_for(host, hosts, wiring, settings=None):
                            "body": "sessionId=%s&authenticationToken=x&clientAddress=127.0.0.1" % PROBE_SESSION})
     if "gateway" in components:
         gateway = L.read_config(live, L.GATEWAY_CONF)
-        resolver = parse_url(gateway.get("resolver", "url"))
-        if resolver:
-            base = {"host": resolver["host"], "port": resolver["port"], "ca_file": gateway.get("resolver", "ca-file"),
-                    "cert_file": gateway.get("resolver", "cert-file"), "key_file": gateway.get("resolver", "cert-key-file"),
-                    "method": "POST"}
-            probes.append(dict(base, name="resolver", path=_resolve_path(PROBE_SESSION)))
+        probe = resolver_probe(gateway, "resolver", PROBE_SESSION)
+        if probe:
+            probes.append(probe)
             for server, session in live_sessions(hosts):
-                probes.append(dict(base, name="resolve:%s:%s" % (server, session["id"]),
-                                   path=_resolve_path(session["id"])))
+                probes.append(resolver_probe(gateway, "resolve:%s:%s" % (server, session["id"]), session["id"]))
         for server in wiring.get("server_hosts", []):
             dcv = L.read_config((hosts.get(server) or {}).get("live"), L.DCV_CONF)
             port = dcv.get("connectivity", "web-port") or wiring["hosts"][server]["ports"].get("dcv_server_web_port", 8443)
@@ -113,6 +109,43 @@ def endpoint_probes(host, hosts, wiring):
 
 def _resolve_path(session_id):
     return "/resolveSession?sessionId=%s&transport=HTTP&clientIpAddress=127.0.0.1" % session_id
+
+
+def resolver_probe(gateway, name, session_id):
+    """The resolver call the gateway makes when a browser opens a session (its URL, CA and client certificate, read
+    from the gateway's live configuration ``gateway``), or None without a [resolver] url."""
+    resolver = parse_url(gateway.get("resolver", "url"))
+    if not resolver:
+        return None
+    return {"name": name, "host": resolver["host"], "port": resolver["port"],
+            "ca_file": gateway.get("resolver", "ca-file"), "cert_file": gateway.get("resolver", "cert-file"),
+            "key_file": gateway.get("resolver", "cert-key-file"), "method": "POST", "path": _resolve_path(session_id)}
+
+
+def session_resolver_probe(live, session_id):
+    """The resolver probe for one session, from a gateway host's link_check result (its files)."""
+    gateway = L.read_config(live, L.GATEWAY_CONF)
+    return resolver_probe(gateway, "session", session_id) if gateway.data else None
+
+
+def session_resolver_problem(result, session_id, gateway_host):
+    """'' when the resolver found the session as the gateway asked for it; else what stops the URL from working.
+    ``result`` is link_check's result of session_resolver_probe's probe (None: the gateway has no resolver)."""
+    if result is None:
+        return ("the gateway host %s has no readable configuration with a [resolver] url (%s), so no URL of session %s "
+                "would open a desktop; fix: re-run %s (role dcv_gateway)" % (gateway_host, L.GATEWAY_CONF, session_id,
+                                                                         SITE))
+    probe = (result.get("probes") or {}).get("session")
+    if not probe or not probe.get("ok"):
+        cause = (probe or {}).get("error") or (result.get("msg") if result.get("failed") else None) or "no answer"
+        return ("the gateway host %s cannot reach the broker's resolver to look up session %s (%s), so its URL would "
+                "not open the desktop; fix: run playbooks/verify.yml, its resolver row names the cause"
+                % (gateway_host, session_id, cause))
+    if probe.get("status") == 200:
+        return ""
+    return ("the broker's resolver answers HTTP %s for session %s (%s) when the gateway host %s asks for it, so its URL "
+            "would not open the desktop; the URL is not printed. Run playbooks/verify.yml: its resolver rows name the "
+            "cause" % (probe.get("status"), session_id, probe.get("body") or "no body", gateway_host))
 
 
 def _gateway_port(gateway, wired):

@@ -405,3 +405,40 @@ def test_ip_endpoint_without_mappings_by_choice_names_the_addresses():
     row = rows[("gateway -> DCV server b", "a")]
     assert "as dcv_server_dns_mappings is false for b" in row["result"]
     assert "fix: add 10.0.0.4 to dcv_host_addresses for b" in row["result"]
+
+
+# session.yml asks the resolver for a new session from the gateway host before it prints the URL
+def test_the_session_resolver_probe_is_the_gateways_own_call():
+    live = healthy_hosts()["a"]["live"]
+    probe = R.session_resolver_probe(live, "s-42")
+    assert (probe["name"], probe["host"], probe["port"], probe["method"]) == ("session", "host-a.test", 8447, "POST")
+    assert probe["path"] == "/resolveSession?sessionId=s-42&transport=HTTP&clientIpAddress=127.0.0.1"
+    assert probe["ca_file"] == "/etc/dcv-connection-gateway/certs/ca.pem"
+    mtls = dict(live, files={L.GATEWAY_CONF: {"exists": True, "content": GATEWAY_CONF.replace(
+        'ca-file = "/etc/dcv-connection-gateway/certs/ca.pem"\n[dcv]',
+        'ca-file = "/etc/dcv-connection-gateway/certs/ca.pem"\ncert-file = "/c.pem"\ncert-key-file = "/c.key"\n[dcv]')}})
+    probe = R.session_resolver_probe(mtls, "s-42")
+    assert (probe["cert_file"], probe["key_file"]) == ("/c.pem", "/c.key")
+
+
+def test_no_session_resolver_probe_without_a_gateway_configuration():
+    assert R.session_resolver_probe({"files": {L.GATEWAY_CONF: {"exists": False}}}, "s") is None
+    assert R.session_resolver_probe({"files": {L.GATEWAY_CONF: {"exists": True, "content": "[gateway]\n"}}}, "s") is None
+
+
+@pytest.mark.parametrize("result, expected", [
+    ({"probes": {"session": dict(OK_TLS, status=200, body='{"SessionId": "s-42"}')}}, ""),
+    ({"probes": {"session": dict(OK_TLS, status=404, body="The requested combination of transport and sessionId does "
+                                                          "not exist")}},
+     "the broker's resolver answers HTTP 404 for session s-42 (The requested combination"),
+    ({"probes": {"session": {"ok": False, "category": "refused", "error": "connection refused"}}},
+     "cannot reach the broker's resolver to look up session s-42 (connection refused)"),
+    ({"failed": True, "msg": "no python"}, "cannot reach the broker's resolver to look up session s-42 (no python)"),
+    (None, "has no readable configuration with a [resolver] url"),
+])
+def test_session_resolver_problem(result, expected):
+    problem = R.session_resolver_problem(result, "s-42", "gw-1")
+    if expected:
+        assert expected in problem and "gw-1" in problem
+    else:
+        assert problem == ""
