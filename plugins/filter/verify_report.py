@@ -72,12 +72,12 @@ def verify_endpoint_probes(hosts, host, wiring):
     return verify_rows.endpoint_probes(host, hosts, wiring)
 
 
-def dcv_session_resolver_probe(live, session_id):
-    return verify_rows.session_resolver_probe(live or {}, session_id)
+def dcv_session_resolver_probe(live, session_id, config_file=verify_live.GATEWAY_CONF):
+    return verify_rows.session_resolver_probe(live or {}, session_id, config_file)
 
 
-def dcv_session_resolver_problem(result, session_id, gateway_host):
-    return verify_rows.session_resolver_problem(result, session_id, gateway_host)
+def dcv_session_resolver_problem(result, session_id, gateway_host, config_file=verify_live.GATEWAY_CONF):
+    return verify_rows.session_resolver_problem(result, session_id, gateway_host, config_file)
 
 
 def verify_rows_of(hosts, wiring, max_skew=10, operator=None):

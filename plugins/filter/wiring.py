@@ -54,6 +54,7 @@ CLIENT_FACING_BROKER_PORTS = ("dcv_broker_client_port", "dcv_broker_agent_port",
 
 GROUPS = (("broker", "dcv_brokers"), ("gateway", "dcv_gateways"), ("server", "dcv_servers"))
 
+
 def is_dns_name(value):
     """A host name usable in a certificate SAN and a URL; a wildcard as the left-most label is allowed here, since
     public names may be wildcards (pki_names holds the rule)."""

@@ -122,19 +122,18 @@ def resolver_probe(gateway, name, session_id):
             "key_file": gateway.get("resolver", "cert-key-file"), "method": "POST", "path": _resolve_path(session_id)}
 
 
-def session_resolver_probe(live, session_id):
-    """The resolver probe for one session, from a gateway host's link_check result (its files)."""
-    gateway = L.read_config(live, L.GATEWAY_CONF)
+def session_resolver_probe(live, session_id, config_file=L.GATEWAY_CONF):
+    """The resolver probe for one session, from a gateway host's link_check result that read its configuration."""
+    gateway = L.read_config(live, config_file)
     return resolver_probe(gateway, "session", session_id) if gateway.data else None
 
 
-def session_resolver_problem(result, session_id, gateway_host):
+def session_resolver_problem(result, session_id, gateway_host, config_file=L.GATEWAY_CONF):
     """'' when the resolver found the session as the gateway asked for it; else what stops the URL from working.
     ``result`` is link_check's result of session_resolver_probe's probe (None: the gateway has no resolver)."""
     if result is None:
         return ("the gateway host %s has no readable configuration with a [resolver] url (%s), so no URL of session %s "
-                "would open a desktop; fix: re-run %s (role dcv_gateway)" % (gateway_host, L.GATEWAY_CONF, session_id,
-                                                                         SITE))
+                "would open a desktop; fix: re-run %s (role dcv_gateway)" % (gateway_host, config_file, session_id, SITE))
     probe = (result.get("probes") or {}).get("session")
     if not probe or not probe.get("ok"):
         cause = (probe or {}).get("error") or (result.get("msg") if result.get("failed") else None) or "no answer"

@@ -179,7 +179,8 @@ def session_playbook(lab, tmp_path, *extra_vars, check=False):
     command = [playbook_cli, '-i', str(inventory), os.path.join(repo, 'playbooks', 'session.yml'),
                '-e', 'dcv_session_owner=%s' % lab.user, '-e', 'dcv_session_type=virtual',
                '-e', 'dcv_session_credentials_file=%s' % lab.credentials,
-               '-e', 'dcv_session_broker_ca_file=%s' % lab.ca, '-e', 'dcv_session_broker_cli=%s' % lab.cli]
+               '-e', 'dcv_session_broker_ca_file=%s' % lab.ca, '-e', 'dcv_session_broker_cli=%s' % lab.cli,
+               '-e', 'dcv_session_gateway_config_file=%s' % lab.gateway_conf]
     for item in extra_vars:
         command += ['-e', item]
     if check:
@@ -245,3 +246,19 @@ def test_session_playbook_prints_a_url_for_each_viewer_that_opens_the_desktop_as
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.count('authToken=') == 1 and '(item=' not in checked.stdout
     assert '; no viewer URL is fetched in check mode)' in checked.stdout
+
+
+def test_session_playbook_prints_no_url_the_resolver_cannot_give(lab, tmp_path):
+    # the gateway's [resolver] points at a port nothing listens on: the session is READY at the broker, yet no URL of
+    # it would open a desktop, so none is printed and the run says why
+    broken = tmp_path / 'gateway-broken.conf'
+    broken.write_text(lab.gateway_conf_text.replace('https://localhost:%d' % lab.ports['gateway'],
+                                                    'https://localhost:%d' % standin_lab.free_port()))
+    done = session_playbook(lab, tmp_path, 'dcv_session_gateway_config_file=%s' % broken)
+    assert done.returncode != 0
+    assert "cannot reach the broker's resolver to look up session" in done.stdout, done.stdout
+    assert 'authToken=' not in done.stdout
+    # without a gateway configuration at all
+    done = session_playbook(lab, tmp_path, 'dcv_session_gateway_config_file=%s' % (tmp_path / 'absent.conf'))
+    assert done.returncode != 0 and 'has no readable configuration with a [resolver] url' in done.stdout, done.stdout
+    assert 'authToken=' not in done.stdout
