@@ -6,18 +6,14 @@ sources no longer listed go, and an empty list opens the port to anyone again. E
 with other variables; the last one restores the scenario's defaults, whatever the assertions say."""
 
 import os
-import socket
 
 import pytest
 
 import dcvtest
+from allowed_sources import ELSEWHERE, HEALTH, WEB, connects, converge_steps, health, recap, status_code
 
 A = os.environ.get("MOLECULE_SCENARIO_NAME", "broker_gateway_al2023") + "-a"
 testinfra_hosts = ["podman://" + A]
-
-WEB, HEALTH = 8443, 8989
-# documentation networks (RFC 5737, RFC 3849): no client of the scenario is in them
-ELSEWHERE = ["192.0.2.0/24", "2001:db8:dc::/48"]
 
 
 def _rule(family, network, port):
@@ -35,28 +31,12 @@ def _firewalld(target):
     return state
 
 
-def _connects(address, port):
-    """Whether this control node gets a TCP connection to address:port (a rejected or dropped SYN is a no)."""
-    try:
-        socket.create_connection((address, port), timeout=5).close()
-        return True
-    except OSError:
-        return False
-
-
-def _health(address):
-    try:
-        with socket.create_connection((address, HEALTH), timeout=5) as conn:
-            conn.sendall(b"GET /health HTTP/1.0\r\nHost: x\r\n\r\n")
-            return conn.recv(64).split(b"\r\n")[0].decode()
-    except OSError as exc:
-        return "unreachable: %s" % exc
-
-
-def _observe(target, address, run):
-    rc, output = run
-    return {"rc": rc, "output": output, "recap": output.rsplit("PLAY RECAP", 1)[-1], "firewalld": _firewalld(target),
-            "web": _connects(address, WEB), "health": _health(address)}
+def _observe(target, address):
+    """What a converge left: its result, firewalld's state, and what this control node reaches."""
+    def observe(rc, output):
+        return {"rc": rc, "output": output, "recap": recap(output), "firewalld": _firewalld(target),
+                "web": connects(address, WEB), "health": health(address)}
+    return observe
 
 
 @pytest.fixture(scope="module")
@@ -71,19 +51,15 @@ def addresses(host):
 def steps(host, addresses):
     address, control_node = addresses
     inside = ["%s/32" % control_node]
-    seen = {}
-    try:
-        # 1. the web port for networks that exclude this control node; the health check open to anyone
-        variables = {"dcv_gateway_allowed_sources": ELSEWHERE, "dcv_gateway_health_check_sources": []}
-        seen["elsewhere"] = _observe(host, address, dcvtest.run_playbook(variables))
-        seen["elsewhere again"] = _observe(host, address, dcvtest.run_playbook(variables))
-        # 2. this control node only, for both ports (the health-check sources follow the allowed sources)
-        seen["inside, check mode"] = _observe(host, address, dcvtest.run_playbook(
-            {"dcv_gateway_allowed_sources": inside}, check=True))
-        seen["inside"] = _observe(host, address, dcvtest.run_playbook({"dcv_gateway_allowed_sources": inside}))
-    finally:
-        # 3. anyone again: the scenario's defaults (test_al2023_firewall.py's rerun then proves them converged)
-        seen["anyone"] = _observe(host, address, dcvtest.run_playbook())
+    # 1. the web port for networks that exclude this control node; the health check open to anyone
+    elsewhere = {"dcv_gateway_allowed_sources": ELSEWHERE, "dcv_gateway_health_check_sources": []}
+    # 2. this control node only, for both ports (the health-check sources follow the allowed sources)
+    # 3. anyone again: the scenario's defaults, whatever happened (test_al2023_firewall.py's rerun then proves them
+    #    converged)
+    seen = converge_steps([("elsewhere", elsewhere, False), ("elsewhere again", elsewhere, False),
+                           ("inside, check mode", {"dcv_gateway_allowed_sources": inside}, True),
+                           ("inside", {"dcv_gateway_allowed_sources": inside}, False)],
+                          _observe(host, address), final="anyone")
     seen["inside rules"] = [_rule("ipv4", inside[0], WEB), _rule("ipv4", inside[0], HEALTH)]
     return seen
 
@@ -117,7 +93,7 @@ def test_sources_replace_the_open_web_port_with_rich_rules(steps, half):
 
 def test_a_client_outside_the_sources_cannot_reach_the_web_port_but_the_health_check(steps):
     assert steps["elsewhere"]["web"] is False
-    assert steps["elsewhere"]["health"].split()[1:2] == ["200"], steps["elsewhere"]["health"]
+    assert status_code(steps["elsewhere"]["health"]) == "200", steps["elsewhere"]["health"]
 
 
 @pytest.mark.parametrize("half", ["runtime", "permanent"])
@@ -129,7 +105,7 @@ def test_a_changed_list_leaves_no_stale_rule_and_the_health_check_follows(steps,
 
 def test_a_client_inside_the_sources_reaches_both_ports(steps):
     assert steps["inside"]["web"] is True
-    assert steps["inside"]["health"].split()[1:2] == ["200"], steps["inside"]["health"]
+    assert status_code(steps["inside"]["health"]) == "200", steps["inside"]["health"]
 
 
 @pytest.mark.parametrize("half", ["runtime", "permanent"])

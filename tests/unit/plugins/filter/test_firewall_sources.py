@@ -168,6 +168,20 @@ def test_ufw_changed_and_emptied_lists():
     assert emptied["add"] == [] and emptied["close"] == [] and len(emptied["remove"]) == 2
 
 
+def test_ufw_listing_of_the_broker_gateway_scenario():
+    # `ufw show added` of ufw 0.36.2 on Debian 12 (molecule/broker_gateway), the client's /32 allowed with QUIC on:
+    # a single address printed without its prefix length, the rules' comment, the UDP copy of the web port
+    added = ufw_added("allow 8448/tcp", "allow 8445/tcp", "allow 8447/tcp",
+                      "allow from 10.89.1.3 to any port 8443 proto tcp comment 'dcvkit.session_manager allowed source'",
+                      "allow from 10.89.1.3 to any port 8443 proto udp comment 'dcvkit.session_manager allowed source'",
+                      "allow 8989/tcp")
+    web = {"8443/tcp": ["10.89.1.3/32"], "8443/udp": ["10.89.1.3/32"], "8989/tcp": []}
+    assert dcv_ufw_plan(added, web, PORTS + ["8443/udp"]) == {"add": [], "close": [], "remove": []}
+    # QUIC off again: the UDP rule goes, the TCP one stays
+    assert dcv_ufw_plan(added, web, PORTS) == {
+        "add": [], "close": [], "remove": [{"from": "10.89.1.3", "port": "8443", "proto": "udp"}]}
+
+
 def test_ufw_without_rules():
     plan = dcv_ufw_plan(ufw_added(), sources(["10.0.0.0/16"], []), PORTS)
     assert plan == {"add": [{"from": "10.0.0.0/16", "port": "8443", "proto": "tcp"}], "close": [], "remove": []}
