@@ -2,7 +2,7 @@
 # Copyright: dcvkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Session rules on top of the broker API: which session to reuse, waiting for READY, ages, URLs."""
+"""Session rules on top of the broker API: which session to reuse, waiting for READY, ages, idle time, URLs."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -73,14 +73,46 @@ def older_than(session, minutes, now=None):
     return age > minutes
 
 
-def expiry_reason(session, now, max_age_minutes=0, deadline=None):
+def idle_for(session, now=None):
+    """How long no client has been connected to the session, from the broker's own answer (sm-dev
+    "DescribeSessions": NumOfConnections, the number of active client connections; LastDisconnectionTime, when the
+    last client disconnected; CreationTime).
+
+    Returns ``(minutes, since)``: ``since`` is ``'the last client disconnected'``, or ``'its creation'`` when no
+    client ever disconnected (LastDisconnectionTime absent or empty); ``(0.0, None)`` while a client is connected; and
+    None when the answer does not tell (NumOfConnections missing or not a whole number, a time that cannot be read):
+    such a session is never taken for idle."""
+    connections = session.get('NumOfConnections')
+    if isinstance(connections, bool) or not isinstance(connections, int) or connections < 0:
+        return None
+    if connections > 0:
+        return 0.0, None
+    last = session.get('LastDisconnectionTime')
+    if last is None or last == '':
+        moment, since = parse_broker_time(session.get('CreationTime')), 'its creation'
+    else:
+        moment, since = parse_broker_time(last), 'the last client disconnected'
+    if moment is None:
+        return None
+    now = now or datetime.datetime.now(_UTC)
+    return max(0.0, (now - moment).total_seconds() / 60.0), since
+
+
+def expiry_reason(session, now, max_age_minutes=0, deadline=None, idle_minutes=0):
     """Why the session is due for deletion at ``now``, or None: older than ``max_age_minutes`` (0 = no age limit),
-    or past ``deadline`` (an aware datetime: the window session.yml opened for it). The reason names the limit, for
-    the line the session expiry program prints."""
+    past ``deadline`` (an aware datetime: the window session.yml opened for it), or READY with no client connected
+    for at least ``idle_minutes`` (0 = no idle limit; idle_for). A session that is not READY is never idle: one
+    still CREATING cannot be connected to yet, and the broker cannot count the connections of one in UNKNOWN. The
+    reason names the limit, for the line the session expiry program prints."""
     if max_age_minutes and older_than(session, max_age_minutes, now):
         return 'older than the maximum age of %d min' % max_age_minutes
     if deadline is not None and deadline <= now:
         return 'its deadline %s has passed' % deadline.astimezone(_UTC).replace(microsecond=0).isoformat()
+    if idle_minutes and session.get('State') == 'READY':
+        idle = idle_for(session, now)
+        if idle is not None and idle[1] is not None and idle[0] >= idle_minutes:
+            minutes, since = idle
+            return 'no client connected for %d min, since %s (idle limit %d min)' % (int(minutes), since, idle_minutes)
     return None
 
 

@@ -17,9 +17,9 @@ fi
 # name|deb file|python modules|module dir inside the package
 packages="
 nice-dcv-session-manager-broker|nice-dcv-session-manager-broker_2025.0.539-1_all.deb|common configformats broker brokercli brokerstore brokermysql|usr/share/dcv-session-manager-broker/standin
-nice-dcv-session-manager-agent|nice-dcv-session-manager-agent_2025.0.886-1_amd64.deb|common configformats agent dcvcli server relay xsession|usr/share/nice-dcv-session-manager-agent/standin
+nice-dcv-session-manager-agent|nice-dcv-session-manager-agent_2025.0.886-1_amd64.deb|common configformats agent dcvcli server permissions relay xsession|usr/share/nice-dcv-session-manager-agent/standin
 nice-dcv-connection-gateway|nice-dcv-connection-gateway_2025.0.870_amd64.deb|common configformats gateway relay|usr/share/nice-dcv-connection-gateway/standin
-nice-dcv-server|nice-dcv-server_2025.0.20103-1_amd64.deb|common configformats server dcvcli relay xsession|usr/share/nice-dcv-server/standin
+nice-dcv-server|nice-dcv-server_2025.0.20103-1_amd64.deb|common configformats server permissions dcvcli relay xsession|usr/share/nice-dcv-server/standin
 nice-dcv-web-viewer|nice-dcv-web-viewer_2025.0.20103-1_amd64.deb||
 nice-xdcv|nice-xdcv_2025.0.20103-1_amd64.deb||
 "

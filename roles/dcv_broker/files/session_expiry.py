@@ -2,8 +2,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: dcvkit contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Delete the DCV sessions whose time is up: older than the maximum age, or past the deadline playbooks/session.yml
-recorded for them.
+"""Delete the DCV sessions whose time is up: older than the maximum age, past the deadline playbooks/session.yml
+recorded for them, or READY with no client connected for the idle limit.
 
 The dcv_broker role installs this program on the first broker host with the collection's own broker client
 (module_utils broker_api, broker_sessions, broker_credentials, session_deadlines: standard library only, installed
@@ -31,6 +31,8 @@ EXIT_SETUP = 2    # the configuration or the credentials file is missing or unus
 PROGRAM = 'session-expiry'
 
 _REQUIRED = ('broker_host', 'port', 'ca_file', 'credentials_file', 'max_age_minutes', 'deadlines_dir')
+# Optional, 0 when absent: session.yml installs the program anew but keeps a configuration an older site.yml wrote
+_OPTIONAL_MINUTES = (('idle_minutes', 'no idle limit'),)
 
 
 class SetupError(Exception):
@@ -46,10 +48,10 @@ def load_config(path):
     missing = [key for key in _REQUIRED if not isinstance(config, dict) or key not in config]
     if missing:
         raise SetupError('the configuration %s lacks %s' % (path, ', '.join(missing)))
-    if isinstance(config['max_age_minutes'], bool) or not isinstance(config['max_age_minutes'], int) \
-            or config['max_age_minutes'] < 0:
-        raise SetupError('max_age_minutes in %s must be 0 (no age limit) or a whole number of minutes, not %r'
-                         % (path, config['max_age_minutes']))
+    for key, off in (('max_age_minutes', 'no age limit'),) + _OPTIONAL_MINUTES:
+        value = config.setdefault(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise SetupError('%s in %s must be 0 (%s) or a whole number of minutes, not %r' % (key, path, off, value))
     return config
 
 
@@ -80,13 +82,13 @@ def deletion_line(session, now, reason):
 def enforce(client, config, now, out, err):
     """Delete what is due, tidy the records; return the exit status."""
     status = 0
-    directory, max_age = config['deadlines_dir'], config['max_age_minutes']
+    directory, max_age, idle = config['deadlines_dir'], config['max_age_minutes'], config['idle_minutes']
     records = session_deadlines.read_all(directory)
     for session_id in sorted(sid for sid, moment in records.items() if moment is None):
         err.write('%s: the deadline record %s/%s holds no ISO 8601 time with a UTC offset; it is left in place\n'
                   % (PROGRAM, directory, session_id))
         status = EXIT_BROKER
-    if not max_age and not any(records.values()):
+    if not max_age and not idle and not any(records.values()):
         return status  # nothing to enforce: the broker is not asked
     sessions = client.describe_sessions()
     known = dict((item.get('Id'), item) for item in sessions)
@@ -97,7 +99,12 @@ def enforce(client, config, now, out, err):
         if max_age and broker_sessions.older_than(session, max_age, now) is None:
             err.write('%s: session %s has no readable CreationTime (%r); its age is unknown, it is kept\n'
                       % (PROGRAM, session.get('Id'), session.get('CreationTime')))
-        reason = broker_sessions.expiry_reason(session, now, max_age, records.get(session.get('Id')))
+        if idle and session.get('State') == 'READY' and broker_sessions.idle_for(session, now) is None:
+            err.write('%s: session %s: the broker does not say how long it has had no client (NumOfConnections %r, '
+                      'LastDisconnectionTime %r, CreationTime %r); it is not taken for idle\n'
+                      % (PROGRAM, session.get('Id'), session.get('NumOfConnections'),
+                         session.get('LastDisconnectionTime'), session.get('CreationTime')))
+        reason = broker_sessions.expiry_reason(session, now, max_age, records.get(session.get('Id')), idle)
         if reason:
             due.append((session, reason))
     if due:

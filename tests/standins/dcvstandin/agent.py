@@ -154,8 +154,12 @@ class Agent:
     def _dcv_state(self):
         dcv = load_dcv_conf(self.dcv_conf_file)
         listing = dcvcli.call({"command": "list-sessions"}, self.control_socket)
-        sessions = [{"Id": s["id"], "Owner": s["owner"], "Type": s["type"].upper(),
-                     "Name": s["name"]} for s in listing.get("sessions", [])]
+        # the connection count and last disconnection the broker answers DescribeSessions with (NumOfConnections,
+        # LastDisconnectionTime), from the DCV server's num-of-connections and last-disconnection-time ("" = never)
+        sessions = [{"Id": s["id"], "Owner": s["owner"], "Type": s["type"].upper(), "Name": s["name"],
+                     "NumOfConnections": s.get("num-of-connections", 0),
+                     "LastDisconnectionTime": s.get("last-disconnection-time") or None}
+                    for s in listing.get("sessions", [])]
         return {"WebPort": dcv["web-port"], "WebUrlPath": dcv["web-url-path"],
                 "QuicEnabled": dcv["enable-quic-frontend"], "QuicPort": dcv["quic-port"],
                 "Running": listing["ok"]}, sessions

@@ -10,6 +10,7 @@ lets the `dcv-session-manager-broker` command manage API clients.  See tests/sta
 
 import argparse
 import base64
+import datetime
 import grp
 import hashlib
 import hmac
@@ -326,6 +327,13 @@ def load_properties(text, filename, logger):
             logger.warning("%s: unknown property ignored (the real broker ignores it silently)",
                            where)
     return settings
+
+
+def broker_time(dcv_time):
+    """The DCV server's time (``2019-05-14T12:32:14.357567Z``, `dcv describe-session -j`) as the broker writes times:
+    UTC, milliseconds, ``Z``."""
+    moment = datetime.datetime.strptime(dcv_time, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
 
 
 def _hash_secret(secret):
@@ -669,13 +677,26 @@ class Broker:
         view["Server"] = self._server_view(server) if server else {}
         return view
 
+    def _described_session(self, session):
+        """A session as DescribeSessions answers: the view, with NumOfConnections (active client connections) and
+        LastDisconnectionTime (when the last client disconnected) as the agent last reported them (sm-dev
+        "DescribeSessions"); a session no client has left has no LastDisconnectionTime, one the agent does not
+        report (yet) no connection."""
+        view = self._session_view(session)
+        server = self.store.get("servers", session["ServerId"]) or {}
+        reported = next((s for s in server.get("Sessions", []) if s.get("Id") == session["Id"]), {})
+        view["NumOfConnections"] = reported.get("NumOfConnections") or 0
+        if reported.get("LastDisconnectionTime"):
+            view["LastDisconnectionTime"] = broker_time(reported["LastDisconnectionTime"])
+        return view
+
     def describe_sessions(self, handler, match):
         if not self._authorized(handler):
             return self._unauthorized()
         body = handler.body_json() or {}
         wanted = body.get("SessionIds")
         with self.lock:
-            sessions = [self._session_view(s) for s in self.store.values("sessions")
+            sessions = [self._described_session(s) for s in self.store.values("sessions")
                         if not wanted or s["Id"] in wanted]
         return 200, {"RequestId": str(uuid.uuid4()), "Sessions": sessions,
                      "UnsuccessfulList": []}, None
@@ -720,7 +741,7 @@ class Broker:
             # sm-dev "GetSessionConnectionData" takes a session ID and a User, the user the connection data is for,
             # and sets no condition on who that is: the broker issues a token for any user, owner or not. Whether
             # that user gets in is the DCV server's decision, from the session's permissions file
-            # (dcvstandin.server.may_view).
+            # (dcvstandin.permissions.may_view).
             token = secrets.token_urlsafe(32)
             lifetime = self.settings["connect-session-token-duration-minutes"] * 60
             self.connection_tokens[token] = {"SessionId": session_id, "User": user,

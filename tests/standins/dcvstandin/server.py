@@ -13,9 +13,13 @@ VIRTUAL sessions get a real X desktop of their owner (xsession.py: Xdcv, x-sessi
 x11vnc, websockify), and GET <web-url-path>standin/stream?sessionId=&authToken= with
 `Upgrade: websocket` checks the token like standin/authenticate, then hands the connection to
 the session's websockify bridge (relay.py): the browser's WebSocket reaches noVNC's RFB server.
+The session's permissions file (permissions.py) decides who connects (display) and which bridge
+they get: the session's own, or a restricted one without the input they may not send (keyboard,
+mouse), such as a viewer's view-only one.
 """
 
 import argparse
+import datetime
 import json
 import os
 import pwd
@@ -32,6 +36,7 @@ import urllib.parse
 from xml.etree import ElementTree
 
 from dcvstandin import common, relay, xsession
+from dcvstandin.permissions import features, may_view
 from dcvstandin.configformats import ConfigError, parse_dcv_conf
 
 CONF_FILE = "/etc/dcv/dcv.conf"
@@ -72,32 +77,21 @@ def load_dcv_conf(path=CONF_FILE):
     return dcv_settings(parse_dcv_conf(common.read_text(path), path))
 
 
-def may_view(permissions, owner, user):
-    """Whether ``user`` may see a session of ``owner`` whose permissions file is ``permissions`` (None: none was
-    given, so the default one applies and the owner alone has every feature), read as adminguide "Adding
-    permissions" writes it: ``actor rule features`` lines under [permissions]; the actor a user name, %owner% or
-    %any%; allow, disallow (a later line may allow again) or deny (final); builtin is every feature. A connection
-    is let in when the user ends up allowed ``display``, the feature that receives the desktop: without it there
-    is nothing to see. group: and osgroup: actors and [aliases] are not modelled, so they never match."""
-    if permissions is None:
-        return user == owner
-    rule, section = None, None
-    for line in permissions.splitlines():
-        line = line.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1].strip().lower()
-            continue
-        words = line.split()
-        if section != "permissions" or len(words) < 3 or words[1] not in ("allow", "disallow", "deny"):
-            continue
-        actor = words[0]
-        if actor not in (user, "%any%") and not (actor == "%owner%" and user == owner):
-            continue
-        if rule != "deny" and ({"display", "builtin"} & set(words[2:])):
-            rule = words[1]
-    return rule == "allow"
+def dcv_time(moment):
+    """A time as `dcv describe-session -j` writes it: UTC with microseconds (adminguide "Finding and stopping idle
+    sessions": "creation-time" : "2019-05-13T13:21:19.262883Z")."""
+    return datetime.datetime.fromtimestamp(moment, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def new_session(session_id, name, owner, kind, **extra):
+    """A session as `dcv describe-session -j` shows it. adminguide "Finding and stopping idle sessions":
+    num-of-connections is the number of active client connections (0: idle), last-disconnection-time when the last
+    client disconnected; adminguide "Viewing Amazon DCV sessions" shows it "" for a session no client has left yet.
+    A client connection here is a desktop stream (standin/stream); the standin/authenticate check is none."""
+    session = {"id": session_id, "name": name, "owner": owner, "type": kind, "num-of-connections": 0,
+               "creation-time": dcv_time(time.time()), "last-disconnection-time": ""}
+    session.update(extra)
+    return session
 
 
 class WebHandler(common.JsonRequestHandler):
@@ -171,8 +165,7 @@ class DcvServer:
         self.web_port = web.server_address[1]
         if self.settings["create-session"]:
             owner = self.settings["console-owner"]
-            self.sessions["console"] = {"id": "console", "name": "console", "owner": owner,
-                                        "type": "console", "created": time.time()}
+            self.sessions["console"] = new_session("console", "console", owner, "console")
             self.log.info("automatic console session 'console' created for %s "
                           "([session-management] create-session = true)", owner)
         self.log.info("DCV server stand-in %s listening on port %d (web-url-path %s)", VERSION,
@@ -248,8 +241,7 @@ class DcvServer:
             return {"ok": False, "error": "type must be virtual or console"}
         if kind == "virtual":
             return None  # valid: the caller starts the desktop outside the lock
-        self.sessions[session_id] = {"id": session_id, "name": request.get("name") or session_id,
-                                     "owner": owner, "type": kind, "created": time.time()}
+        self.sessions[session_id] = new_session(session_id, request.get("name") or session_id, owner, kind)
         self.permissions[session_id] = request.get("permissions-file")
         self.log.info("session %s (%s) created for %s", session_id, kind, owner)
         return {"ok": True}
@@ -268,9 +260,8 @@ class DcvServer:
             self.pending.discard(session_id)
             # "x11-display" as in `dcv describe-session -j` (AWS DCV Administrator Guide,
             # "Viewing Amazon DCV sessions")
-            self.sessions[session_id] = {"id": session_id, "name": request.get("name") or session_id,
-                                         "owner": owner, "type": "virtual", "created": time.time(),
-                                         "x11-display": desktop.display}
+            self.sessions[session_id] = new_session(session_id, request.get("name") or session_id, owner,
+                                                    "virtual", **{"x11-display": desktop.display})
             self.permissions[session_id] = request.get("permissions-file")
             self.desktops[session_id] = desktop
         self.log.info("session %s (virtual) created for %s on display %s (%s; VNC 127.0.0.1:%s, "
@@ -368,30 +359,62 @@ class DcvServer:
         user, verifier = answer["User"], answer["Verifier"]
         with self.lock:
             desktop = self.desktops.get(session_id)
+            session = self.sessions.get(session_id)
+            allowed = features(self.permissions.get(session_id), session["owner"], user) if session else frozenset()
         if desktop is None:
             reason = ("session %s has no desktop to stream (only VIRTUAL sessions get an X display "
                       "in the stand-in)" % session_id)
             self.log.error("stream for session %s (owner %s) refused (502): %s", session_id, user, reason)
             return handler.respond(502, {"Authenticated": True, "Reason": reason})
+        # the user's input features pick the bridge: one that drops what they may not send (launcher.bridge_port)
+        letters = xsession.input_letters(allowed)
+        try:
+            port = self.launcher.bridge_port(desktop, letters)
+        except (xsession.DesktopError, OSError) as exc:
+            reason = "the %s bridge of session %s could not start: %s" % (
+                xsession.describe_input(letters), session_id, exc)
+            self.log.error("stream for session %s (user %s) refused (502): %s", session_id, user, reason)
+            return handler.respond(502, {"Authenticated": True, "Reason": reason})
         backend = None
         deadline = time.monotonic() + 10  # websockify may still be starting
         while backend is None:
             try:
-                backend = socket.create_connection(("127.0.0.1", desktop.ws_port), timeout=10)
+                backend = socket.create_connection(("127.0.0.1", port), timeout=10)
             except OSError as exc:
                 if time.monotonic() > deadline:
-                    reason = "websockify bridge 127.0.0.1:%s unreachable: %s" % (desktop.ws_port, exc)
+                    reason = "websockify bridge 127.0.0.1:%s unreachable: %s" % (port, exc)
                     self.log.error("stream for session %s (owner %s) refused (502): %s", session_id,
                                    user, reason)
                     return handler.respond(502, {"Authenticated": True, "Reason": reason})
                 time.sleep(0.2)
         with backend:
             backend.sendall(relay.request_head(handler))
-            self.log.info("stream for session %s (owner %s) opened via %s", session_id, user, verifier)
-            sent, received = relay.pipe(handler.connection, backend)
+            if letters == xsession.FULL_INPUT:
+                self.log.info("stream for session %s (owner %s) opened via %s", session_id, user, verifier)
+            else:
+                # adminguide "Adding permissions": keyboard and mouse are the client's input features
+                self.log.info("stream for session %s (user %s) opened %s via %s (permissions allow: %s)",
+                              session_id, user, xsession.describe_input(letters), verifier,
+                              " ".join(sorted(allowed)) or "nothing")
+            self._count_connection(session_id, +1)
+            try:
+                sent, received = relay.pipe(handler.connection, backend)
+            finally:
+                self._count_connection(session_id, -1)
         self.log.info("stream for session %s (owner %s) closed (%d bytes in, %d bytes out)",
                       session_id, user, sent, received)
         return None
+
+    def _count_connection(self, session_id, change):
+        """One client connection more or less (num-of-connections); one that ends stamps last-disconnection-time. A
+        session closed meanwhile is gone: nothing to count."""
+        with self.lock:
+            session = self.sessions.get(session_id)
+            if session is None:
+                return
+            session["num-of-connections"] = max(0, session["num-of-connections"] + change)
+            if change < 0:
+                session["last-disconnection-time"] = dcv_time(time.time())
 
 
 def main(argv=None):

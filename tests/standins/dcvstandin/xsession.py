@@ -17,6 +17,10 @@ output in <server log directory>/session-ID.log:
   3. ``x11vnc -display :N -localhost -rfbport P`` (the VNC view of the display, loopback only);
   4. ``websockify 127.0.0.1:W 127.0.0.1:P`` (python3-websockify): the WebSocket bridge that the
      server's stream route connects to.
+That bridge takes every input. A user whose permissions allow less (no ``keyboard`` or no ``mouse``, adminguide
+"Adding permissions") gets a bridge of their own on the same display, started on their first connection and
+shared by every later one with the same input: x11vnc ``-viewonly`` when neither is allowed, ``-input K``
+(keystrokes) or ``-input MB`` (pointer motion and button clicks) when one of them is (``bridge_port``).
 The real DCV server captures the display itself and speaks its own protocol: x11vnc, websockify
 and noVNC are the stand-in's choice, not DCV's.
 """
@@ -32,7 +36,23 @@ import threading
 import time
 
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# x11vnc -input letters (x11vnc -help): K keystrokes, M pointer motion, B button clicks. The session's first bridge
+# takes all of them (and the clipboard, which the permissions' clipboard features do not restrict here).
+FULL_INPUT = "KMB"
 TOKEN = re.compile(rb"(authToken=)[^&\s'\"]*")
+
+
+def input_letters(allowed):
+    """The x11vnc input a user with the features ``allowed`` may send (adminguide "Adding permissions": ``keyboard``
+    is input from the client keyboard, ``mouse`` input from the client pointer; ``pointer`` only shows the server's
+    pointer, so it grants no input): FULL_INPUT, "K", "MB" or "" (view only)."""
+    return ("K" if "keyboard" in allowed else "") + ("MB" if "mouse" in allowed else "")
+
+
+def describe_input(letters):
+    """How a stream's input reads in the server log."""
+    return {FULL_INPUT: "with keyboard and mouse input", "K": "with keyboard input only",
+            "MB": "with mouse input only", "": "view-only"}[letters]
 
 
 class DesktopError(Exception):
@@ -71,6 +91,9 @@ class Desktop:
         self.vnc_port = self.ws_port = None
         self.desktop_environment = False
         self.processes = []  # (name, process), in start order
+        self.bridges = {}  # input letters -> websockify port of a restricted bridge (DesktopLauncher.bridge_port)
+        self.lock = threading.Lock()  # a restricted bridge starting, or the desktop stopping
+        self.stopped = False
 
 
 def spawn_process(argv, env, owner, output):
@@ -210,8 +233,8 @@ class DesktopLauncher:
         desktop.processes.append((name, process))
         return process
 
-    def _check_alive(self, desktop):
-        for name, process in desktop.processes:
+    def _check_alive(self, desktop, processes=None):
+        for name, process in desktop.processes if processes is None else processes:
             if process.poll() is not None:
                 raise DesktopError("%s exited with status %s (see %s)"
                                    % (name, process.returncode, desktop.log_path))
@@ -251,14 +274,7 @@ class DesktopLauncher:
                            "the display stays empty" % session_id)
                 self.log.warning(message)
                 self._note(desktop, message)
-            desktop.vnc_port = self.pick_port()
-            self._start(desktop, "x11vnc", [self.x11vnc, "-display", desktop.display, "-localhost",
-                                            "-rfbport", str(desktop.vnc_port), "-nopw", "-forever",
-                                            "-shared", "-quiet"], env)
-            desktop.ws_port = self.pick_port()
-            self._start(desktop, "websockify", self._websockify_command(env) + [
-                "127.0.0.1:%d" % desktop.ws_port, "127.0.0.1:%d" % desktop.vnc_port], env,
-                pipe_output=True)
+            desktop.vnc_port, desktop.ws_port = self._start_bridge(desktop, env, FULL_INPUT)
             while not (self.port_ready(desktop.vnc_port) and self.port_ready(desktop.ws_port)):
                 self._check_alive(desktop)
                 if time.monotonic() > deadline:
@@ -275,8 +291,56 @@ class DesktopLauncher:
                    % (desktop.display, desktop.vnc_port, desktop.ws_port))
         return desktop
 
+    def _start_bridge(self, desktop, env, letters):
+        """Start x11vnc on the desktop's display, taking the input ``letters``, and its websockify bridge;
+        return (VNC port, websockify port)."""
+        restriction = [] if letters == FULL_INPUT else ["-viewonly"] if not letters else ["-input", letters]
+        suffix = " ".join(restriction)
+        vnc_port = self.pick_port()
+        self._start(desktop, ("x11vnc " + suffix).strip(), [
+            self.x11vnc, "-display", desktop.display, "-localhost", "-rfbport", str(vnc_port), "-nopw",
+            "-forever", "-shared", "-quiet"] + restriction, env)
+        ws_port = self.pick_port()
+        self._start(desktop, ("websockify " + suffix).strip(), self._websockify_command(env) + [
+            "127.0.0.1:%d" % ws_port, "127.0.0.1:%d" % vnc_port], env, pipe_output=True)
+        return vnc_port, ws_port
+
+    def bridge_port(self, desktop, letters):
+        """The websockify port of a bridge that takes the input ``letters`` (input_letters) and nothing more: the
+        session's own for FULL_INPUT, else one started on first use (x11vnc -viewonly or -input) and kept, for
+        later users with the same input, until the session closes. Raises DesktopError when it cannot start."""
+        if letters == FULL_INPUT:
+            return desktop.ws_port
+        with desktop.lock:
+            if desktop.stopped:
+                raise DesktopError("session %s is closing" % desktop.session_id)
+            if letters in desktop.bridges:
+                return desktop.bridges[letters]
+            started = len(desktop.processes)
+            try:
+                vnc_port, ws_port = self._start_bridge(desktop, desktop.owner.environment(desktop.display), letters)
+                deadline = time.monotonic() + self.ready_timeout
+                while not (self.port_ready(vnc_port) and self.port_ready(ws_port)):
+                    self._check_alive(desktop, desktop.processes[started:])
+                    if time.monotonic() > deadline:
+                        break  # the stream route waits for websockify itself, and says so when it never answers
+                    time.sleep(0.1)
+                self._check_alive(desktop, desktop.processes[started:])
+            except BaseException:
+                # the session itself goes on: only this bridge's processes go
+                for _name, process in reversed(desktop.processes[started:]):
+                    self.terminate(process)
+                del desktop.processes[started:]
+                raise
+            desktop.bridges[letters] = ws_port
+        self._note(desktop, "%s bridge ready (VNC 127.0.0.1:%d, websockify 127.0.0.1:%d)"
+                   % (describe_input(letters), vnc_port, ws_port))
+        return ws_port
+
     def stop(self, desktop):
         """Kill the session's process groups, newest first, and free the display number."""
+        with desktop.lock:
+            desktop.stopped = True
         for name, process in reversed(desktop.processes):
             self.terminate(process)
         if desktop.processes:

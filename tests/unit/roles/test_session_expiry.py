@@ -29,7 +29,7 @@ with open(os.path.join(ROLES, 'dcv_broker', 'vars', 'main.yml')) as _handle:
 class Host:
     """The program's directory, its configuration, credentials and deadline records, as the role lays them out."""
 
-    def __init__(self, tmp_path, broker, pki, max_age=0, secret=None, port=None):
+    def __init__(self, tmp_path, broker, pki, max_age=0, secret=None, port=None, idle=None):
         self.root = tmp_path
         self.program_dir = tmp_path / 'libexec'
         self.program_dir.mkdir()
@@ -43,9 +43,12 @@ class Host:
         self.credentials.write_text(json.dumps({'client_name': 'dcvkit-session-expiry', 'client_id': broker.client_id,
                                                 'client_secret': self.secret}))
         self.config = tmp_path / 'dcvkit-session-expiry.json'
-        self.config.write_text(json.dumps({
-            'broker_host': '127.0.0.1', 'port': port or broker.port, 'ca_file': pki['ca_file'],
-            'credentials_file': str(self.credentials), 'max_age_minutes': max_age, 'deadlines_dir': str(self.deadlines)}))
+        config = {'broker_host': '127.0.0.1', 'port': port or broker.port, 'ca_file': pki['ca_file'],
+                  'credentials_file': str(self.credentials), 'max_age_minutes': max_age,
+                  'deadlines_dir': str(self.deadlines)}
+        if idle is not None:  # None: a configuration an older site.yml wrote, without the key
+            config['idle_minutes'] = idle
+        self.config.write_text(json.dumps(config))
 
     def deadline(self, session_id, minutes_from_now=None, text=None):
         moment = datetime.datetime.now(UTC) + datetime.timedelta(minutes=minutes_from_now or 0)
@@ -168,6 +171,56 @@ def test_an_unreadable_record_is_reported_and_kept(tmp_path, broker, pki):
     assert host.records() == [session_id] and state(broker, session_id) == 'READY'
 
 
+def test_sessions_without_a_client_for_the_idle_limit_are_deleted_since_creation_or_last_disconnection(
+        tmp_path, broker, pki):
+    never_opened = broker.state.add_session('alice', age_minutes=45)
+    left = broker.state.add_session('bob', age_minutes=300, disconnected_minutes_ago=31)
+    left_lately = broker.state.add_session('carol', age_minutes=300, disconnected_minutes_ago=10)
+    connected = broker.state.add_session('dave', age_minutes=300, connections=1, disconnected_minutes_ago=200)
+    fresh = broker.state.add_session('erin', age_minutes=5)
+    placing = broker.state.add_session('frank', age_minutes=90, state='CREATING')
+    broker.state.sessions[placing]['_polls_left'] = None  # still being placed whenever asked
+    adrift = broker.state.add_session('grace', age_minutes=90, state='UNKNOWN')
+    done = Host(tmp_path, broker, pki, idle=30).run()
+    assert done.returncode == 0, done.stderr
+    lines = deletions(done)
+    assert len(lines) == 2, done.stdout
+    opened = next(line for line in lines if never_opened in line)
+    assert opened.startswith('deleted session %s of alice (created ' % never_opened) and 'age 45 min' in opened
+    assert opened.endswith('no client connected for 45 min, since its creation (idle limit 30 min)'), opened
+    gone = next(line for line in lines if left in line)
+    assert gone.endswith('no client connected for 31 min, since the last client disconnected (idle limit 30 min)')
+    kept = (left_lately, connected, fresh, placing, adrift)
+    assert [state(broker, item) for item in (never_opened, left) + kept] == ['DELETED'] * 2 + \
+        ['READY', 'READY', 'READY', 'CREATING', 'UNKNOWN']
+    assert done.stderr == ''
+
+
+def test_a_session_the_broker_gives_no_connection_count_is_never_taken_for_idle(tmp_path, broker, pki):
+    unknown = broker.state.add_session('alice', age_minutes=600)
+    del broker.state.sessions[unknown]['NumOfConnections']
+    garbled = broker.state.add_session('bob', age_minutes=600, disconnected_minutes_ago=100)
+    broker.state.sessions[garbled]['LastDisconnectionTime'] = 'last week'
+    done = Host(tmp_path, broker, pki, idle=30).run()
+    assert done.returncode == 0 and deletions(done) == [], done.stdout
+    assert (state(broker, unknown), state(broker, garbled)) == ('READY', 'READY')
+    for session_id in (unknown, garbled):
+        assert 'session %s: the broker does not say how long it has had no client' % session_id in done.stderr
+
+
+def test_a_configuration_without_an_idle_limit_still_works_and_a_bad_one_is_refused(tmp_path, broker, pki):
+    old = broker.state.add_session('alice', age_minutes=600)
+    idle_but_young = broker.state.add_session('bob', age_minutes=30)
+    (tmp_path / 'older').mkdir()
+    (tmp_path / 'bad').mkdir()
+    done = Host(tmp_path / 'older', broker, pki, max_age=60).run()   # written by a site.yml without the key
+    assert done.returncode == 0 and [old] == [line.split()[2] for line in deletions(done)], done.stdout
+    assert state(broker, idle_but_young) == 'READY'
+    refused = Host(tmp_path / 'bad', broker, pki, idle=-1).run()
+    assert refused.returncode == 2
+    assert refused.stderr.startswith('session-expiry: idle_minutes in ') and 'not -1' in refused.stderr
+
+
 # The role's decision, read from tasks/session_expiry.yml: the first broker enforces while a maximum age is set, a
 # deadline record waits, or session.yml asks; every other broker removes what an earlier run installed.
 DECIDE = ['Read the session expiry\'s files, timer and deadline records',
@@ -185,6 +238,8 @@ DECIDE_CASES = [
     ('default-off', 'broker-a', {}, read(), False),
     ('max-age', 'broker-a', {'dcv_session_max_age_minutes': 480}, read(), True),
     ('max-age-second-broker', 'broker-b', {'dcv_session_max_age_minutes': 480}, read(['s1']), False),
+    ('idle-limit', 'broker-a', {'dcv_session_idle_minutes': 30}, read(), True),
+    ('idle-limit-second-broker', 'broker-b', {'dcv_session_idle_minutes': 30}, read(), False),
     ('deadline-waiting', 'broker-a', {}, read(['3d7a2a5c-6e0b']), True),
     ('only-a-temporary-file', 'broker-a', {}, read(['.deadline-abc']), False),
     ('empty-directory', 'broker-a', {}, read([]), False),
@@ -197,8 +252,8 @@ def decisions(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('session-expiry')
     plays = []
     for case_id, host, inputs, host_read, _expected in DECIDE_CASES:
-        variables = dict({'dcv_wiring': WIRING, 'dcv_session_max_age_minutes': 0, '_dcv_broker_state_read': host_read,
-                          '_dcv_broker_state': host_read},
+        variables = dict({'dcv_wiring': WIRING, 'dcv_session_max_age_minutes': 0, 'dcv_session_idle_minutes': 0,
+                          '_dcv_broker_state_read': host_read, '_dcv_broker_state': host_read},
                          dcv_broker_session_expiry_deadlines_dir=DEADLINES, **inputs)
         plays.append({'name': case_id, 'hosts': host, 'gather_facts': False, 'vars': variables,
                       'tasks': role_tasks('dcv_broker', 'session_expiry.yml', *DECIDE)})
@@ -222,7 +277,8 @@ def test_the_role_renders_what_the_program_reads(tmp_path):
                         {'broker-a': {'dcv_host_name': 'broker.example.internal',
                                       'dcv_gateway_public_names': ['desk.example.com']}})
     inputs = tmp_path / 'inputs.yml'
-    inputs.write_text(yaml.safe_dump({'dcv_wiring': wiring, 'dcv_session_max_age_minutes': '480'}))
+    inputs.write_text(yaml.safe_dump({'dcv_wiring': wiring, 'dcv_session_max_age_minutes': '480',
+                                      'dcv_session_idle_minutes': '30'}))
     play = {'name': 'render', 'hosts': 'broker-a', 'gather_facts': False,
             'vars_files': [os.path.join(ROLES, 'dcv_common', 'defaults', 'main.yml'),
                            os.path.join(ROLES, 'dcv_broker', 'defaults', 'main.yml'),
@@ -237,7 +293,7 @@ def test_the_role_renders_what_the_program_reads(tmp_path):
     assert config == {'broker_host': 'broker.example.internal', 'port': 8448,
                       'ca_file': '/etc/dcv-session-manager-broker/tls/ca.pem',
                       'credentials_file': '/etc/dcv-session-manager-broker/api-client-dcvkit-session-expiry.json',
-                      'max_age_minutes': 480, 'deadlines_dir': '/var/lib/dcvkit/session-deadlines'}
+                      'max_age_minutes': 480, 'idle_minutes': 30, 'deadlines_dir': '/var/lib/dcvkit/session-deadlines'}
     service, timer = result['msg']['service'], result['msg']['timer']
     assert 'Type=oneshot\n' in service
     assert ('ExecStart=/usr/bin/python3 /usr/libexec/dcvkit-session-expiry/session_expiry.py '

@@ -233,10 +233,12 @@ class FakeBridge:
 
 class FakeLauncher:
     """Stands in for xsession.DesktopLauncher in the chain tests: no X, no processes; every VIRTUAL
-    session's websockify port is the FakeBridge."""
+    session's websockify port is the FakeBridge, and ``restricted_bridge`` serves every user whose input the
+    permissions restrict (``restricted`` records (session id, x11vnc input letters) per such stream)."""
 
-    def __init__(self, bridge):
-        self.bridge, self.started, self.stopped = bridge, [], []
+    def __init__(self, bridge, restricted_bridge):
+        self.bridge, self.restricted_bridge, self.started, self.stopped = bridge, restricted_bridge, [], []
+        self.restricted = []
 
     def start(self, session_id, owner):
         desktop = types.SimpleNamespace(session_id=session_id, owner=owner,
@@ -245,6 +247,13 @@ class FakeLauncher:
                                         log_path="(fake)")
         self.started.append(desktop)
         return desktop
+
+    def bridge_port(self, desktop, letters):
+        from dcvstandin import xsession
+        if letters == xsession.FULL_INPUT:
+            return desktop.ws_port
+        self.restricted.append((desktop.session_id, letters))
+        return self.restricted_bridge.port
 
     def stop(self, desktop):
         self.stopped.append(desktop.session_id)
@@ -278,8 +287,8 @@ class Stack:
             "ca-file = \"%(ca)s\"\n") % dict(ports, user=self.user, ca=self.ca))
         self.xdcv = write(tmp_path / "Xdcv", "#!/bin/sh\nexit 1\n", 0o755)
         self.socket = str(tmp_path / "run" / "control.sock")
-        self.bridge = FakeBridge()
-        self.launcher = FakeLauncher(self.bridge)
+        self.bridge, self.restricted_bridge = FakeBridge(), FakeBridge()
+        self.launcher = FakeLauncher(self.bridge, self.restricted_bridge)
         self.dcv = DcvServer(self.dcv_conf, str(dcv_dir), self.socket, str(tmp_path / "dcv.log"),
                              xdcv=self.xdcv, www_dir=str(tmp_path / "nowww"), bind_host="127.0.0.1",
                              launcher=self.launcher)
@@ -322,6 +331,7 @@ class Stack:
         self.gateway.stop()
         self.dcv.stop()
         self.bridge.close()
+        self.restricted_bridge.close()
 
 
 @pytest.fixture

@@ -6,11 +6,12 @@ connects."""
 
 import base64
 import json
+import socket
 
 import pytest
 
-from dcvstandin import common
-from dcvstandin.server import may_view
+from dcvstandin import common, relay
+from dcvstandin.permissions import may_view
 
 OWNER_AND_VIEWER = "[permissions]\n%owner% allow builtin\nviewer1 allow display\n"
 
@@ -77,6 +78,38 @@ def test_without_a_permissions_file_only_the_owner_gets_in(stack, access_token):
     assert status == 403 and route["FailedHop"] == "dcv-server", route
     status, route = connect(stack, session_id, connection_token(stack, access_token, session_id, stack.user))
     assert status == 200 and route["User"] == stack.user, route
+
+
+def open_stream(stack, session_id, token):
+    """The desktop stream's WebSocket handshake on the gateway, strict TLS; returns the status (the socket closed)."""
+    with socket.create_connection(("localhost", stack.ports["web"]), timeout=10) as raw:
+        with common.client_context(stack.ca).wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(("GET /standin/stream?sessionId=%s&authToken=%s HTTP/1.1\r\nHost: localhost\r\n"
+                          "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n"
+                          % (session_id, token, base64.b64encode(b"0123456789abcdef").decode())).encode())
+            return relay.read_response_head(sock)[0]
+
+
+def test_a_viewer_streams_from_a_view_only_bridge_and_the_owner_from_the_full_one(stack, access_token, helpers):
+    # adminguide "Adding permissions": display without keyboard and mouse receives the desktop and sends no input
+    session_id = ready_session(stack, access_token, OWNER_AND_VIEWER)
+    assert open_stream(stack, session_id, connection_token(stack, access_token, session_id, "viewer1")) == 101
+    assert helpers.wait_for(lambda: stack.restricted_bridge.heads)
+    assert stack.launcher.restricted == [(session_id, "")] and stack.bridge.heads == []
+    assert ("stream for session %s (user viewer1) opened view-only via https://localhost:%d/agent/"
+            "validate-authentication-token (permissions allow: display)" % (session_id, stack.ports["agent"])
+            in stack.log("dcv"))
+    assert open_stream(stack, session_id, connection_token(stack, access_token, session_id, stack.user)) == 101
+    assert helpers.wait_for(lambda: stack.bridge.heads)
+    assert stack.launcher.restricted == [(session_id, "")] and len(stack.restricted_bridge.heads) == 1
+    assert "stream for session %s (owner %s) opened via" % (session_id, stack.user) in stack.log("dcv")
+
+
+def test_a_user_the_permissions_do_not_name_gets_no_stream(stack, access_token):
+    session_id = ready_session(stack, access_token, OWNER_AND_VIEWER)
+    assert open_stream(stack, session_id, connection_token(stack, access_token, session_id, "stranger")) == 403
+    assert stack.launcher.restricted == [] and stack.bridge.heads == [] and stack.restricted_bridge.heads == []
 
 
 def test_a_session_that_is_not_ready_gives_nobody_a_token(stack, access_token):

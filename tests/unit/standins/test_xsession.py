@@ -168,3 +168,45 @@ def test_the_server_refuses_to_switch_users_without_root(owner):
         pytest.skip("needs a non-root test runner and another user")
     with pytest.raises(xsession.DesktopError, match="does not run as root"):
         xsession.spawn_process(["true"], {}, xsession.Owner(owner.pw_name), None)
+
+
+def test_a_restricted_user_gets_a_bridge_of_their_own_started_once(make_launcher, owner, tmp_path):
+    recorder = Recorder()
+    launcher = make_launcher(recorder)
+    desktop = launcher.start("s7", owner.pw_name)
+    # full input: the session's own bridge, nothing started
+    assert launcher.bridge_port(desktop, xsession.FULL_INPUT) == desktop.ws_port == 5901
+    assert len(recorder.spawned) == 3
+    # view only: x11vnc -viewonly on the same display, as the owner, with its own websockify
+    assert launcher.bridge_port(desktop, "") == 5903
+    assert [entry["argv"] for entry in recorder.spawned[3:]] == [
+        ["x11vnc", "-display", ":10", "-localhost", "-rfbport", "5902", "-nopw", "-forever", "-shared", "-quiet",
+         "-viewonly"],
+        ["websockify", "127.0.0.1:5903", "127.0.0.1:5902"],
+    ]
+    assert {entry["uid"] for entry in recorder.spawned[3:]} == {owner.pw_uid}
+    assert recorder.spawned[3]["env"]["DISPLAY"] == ":10"
+    # a second view-only user shares it; keyboard-only and mouse-only users get x11vnc -input
+    assert launcher.bridge_port(desktop, "") == 5903 and len(recorder.spawned) == 5
+    assert launcher.bridge_port(desktop, "K") == 5905
+    assert launcher.bridge_port(desktop, "MB") == 5907
+    assert [entry["argv"][-2:] for entry in recorder.spawned[5::2]] == [["-input", "K"], ["-input", "MB"]]
+    assert "view-only bridge ready (VNC 127.0.0.1:5902, websockify 127.0.0.1:5903)" in (
+        tmp_path / "logs" / "session-s7.log").read_text()
+    # closing the session stops the restricted bridges too, and none starts after that
+    launcher.stop(desktop)
+    assert recorder.terminated == [1009, 1008, 1007, 1006, 1005, 1004, 1003, 1002, 1001]
+    with pytest.raises(xsession.DesktopError, match="is closing"):
+        launcher.bridge_port(desktop, "")
+
+
+def test_a_restricted_bridge_that_exits_is_cleaned_up_and_the_session_goes_on(make_launcher, owner):
+    recorder = Recorder()
+    launcher = make_launcher(recorder)
+    desktop = launcher.start("s8", owner.pw_name)
+    recorder.exits.add("x11vnc")
+    with pytest.raises(xsession.DesktopError, match=r"x11vnc -viewonly exited with status 1"):
+        launcher.bridge_port(desktop, "")
+    assert recorder.terminated == [1005, 1004] and len(desktop.processes) == 3 and desktop.bridges == {}
+    recorder.exits.clear()
+    assert launcher.bridge_port(desktop, "") == 5905  # the next connection tries again

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """A local HTTPS broker client API for unit tests: OAuth2 client credentials and the session calls.
 
-It follows the documented contract (dcv-reference section 6) and can misbehave on purpose: tokens revoked
+It follows the documented contract (sm-dev, the Session Manager developer guide) and can misbehave on purpose: tokens revoked
 early, sessions that never become READY, refused creations.
 """
 
@@ -79,14 +79,20 @@ class BrokerState:
         }
 
     def add_session(self, owner, name='desktop', session_type='CONSOLE', state='READY', age_minutes=0,
-                    hostname='dcv1.lab.internal', session_id=None):
+                    hostname='dcv1.lab.internal', session_id=None, connections=0, disconnected_minutes_ago=None):
+        """A session as DescribeSessions returns it (sm-dev "DescribeSessions": NumOfConnections, the active client
+        connections; LastDisconnectionTime only once a client has disconnected)."""
         session_id = session_id or str(uuid.uuid4())
-        created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=age_minutes)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        created = now - datetime.timedelta(minutes=age_minutes)
         self.sessions[session_id] = {
             'Id': session_id, 'Name': name, 'Owner': owner, 'Type': session_type, 'State': state,
-            'CreationTime': iso(created), 'Server': self.server_info(hostname), 'NumOfConnections': 0,
+            'CreationTime': iso(created), 'Server': self.server_info(hostname), 'NumOfConnections': connections,
             '_polls_left': 0,
         }
+        if disconnected_minutes_ago is not None:
+            self.sessions[session_id]['LastDisconnectionTime'] = iso(
+                now - datetime.timedelta(minutes=disconnected_minutes_ago))
         return session_id
 
 

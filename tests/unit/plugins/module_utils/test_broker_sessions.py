@@ -276,3 +276,53 @@ def test_expiry_reason(created, max_age, deadline, words):
         assert reason is None
     else:
         assert reason is not None and words in reason, reason
+
+
+# The idle rule of the session expiry program: how long no client has been connected (sm-dev "DescribeSessions":
+# NumOfConnections, LastDisconnectionTime, CreationTime)
+@pytest.mark.parametrize('fields, expected', [
+    ({'NumOfConnections': 0}, (120.0, 'its creation')),                                  # never opened
+    ({'NumOfConnections': 0, 'LastDisconnectionTime': ''}, (120.0, 'its creation')),     # dcv's "no disconnection"
+    ({'NumOfConnections': 0, 'LastDisconnectionTime': None}, (120.0, 'its creation')),
+    ({'NumOfConnections': 0, 'LastDisconnectionTime': '2026-01-01T11:45:00.500Z'},
+     (15 - 0.5 / 60, 'the last client disconnected')),                                # 11:45:00.5 to 12:00
+    ({'NumOfConnections': 2, 'LastDisconnectionTime': '2026-01-01T10:30:00Z'}, (0.0, None)),  # connected now
+    ({'NumOfConnections': 0, 'LastDisconnectionTime': 'yesterday'}, None),               # unreadable: never idle
+    ({}, None),                                                                          # no count: never idle
+    ({'NumOfConnections': '0'}, None),
+    ({'NumOfConnections': True}, None),
+    ({'NumOfConnections': -1}, None),
+])
+def test_idle_for(fields, expected):
+    found = broker_sessions.idle_for(dict(session(created='2026-01-01T10:00:00Z'), **fields), NOW)
+    if expected is None or expected[1] is None:
+        assert found == expected
+    else:
+        assert found[1] == expected[1] and found[0] == pytest.approx(expected[0], abs=0.01)
+
+
+def test_idle_for_an_unreadable_creation_time_without_a_disconnection_is_unknown():
+    assert broker_sessions.idle_for(session(created='garbage', NumOfConnections=0), NOW) is None
+
+
+@pytest.mark.parametrize('state, fields, idle_limit, words', [
+    ('READY', {'NumOfConnections': 0}, 120, 'no client connected for 120 min, since its creation (idle limit 120 min)'),
+    ('READY', {'NumOfConnections': 0}, 121, None),                   # two hours without a client, limit 121 min
+    ('READY', {'NumOfConnections': 0}, 0, None),                     # 0: no idle limit
+    ('READY', {'NumOfConnections': 0, 'LastDisconnectionTime': '2026-01-01T11:30:00Z'}, 30,
+     'no client connected for 30 min, since the last client disconnected (idle limit 30 min)'),
+    ('READY', {'NumOfConnections': 0, 'LastDisconnectionTime': '2026-01-01T11:31:00Z'}, 30, None),
+    ('READY', {'NumOfConnections': 1, 'LastDisconnectionTime': '2026-01-01T10:01:00Z'}, 30, None),
+    ('CREATING', {'NumOfConnections': 0}, 30, None),                 # cannot be connected to yet
+    ('UNKNOWN', {'NumOfConnections': 0}, 30, None),                  # the broker cannot count its connections
+    ('READY', {}, 30, None),
+])
+def test_expiry_reason_idle(state, fields, idle_limit, words):
+    item = dict(session(state=state, created='2026-01-01T10:00:00Z'), **fields)
+    reason = broker_sessions.expiry_reason(item, NOW, 0, None, idle_limit)
+    assert reason == words
+
+
+def test_expiry_reason_names_the_maximum_age_before_the_idle_limit():
+    item = session(created='2026-01-01T09:00:00Z', NumOfConnections=0)
+    assert broker_sessions.expiry_reason(item, NOW, 120, None, 30) == 'older than the maximum age of 120 min'
