@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from operator_runs import A, BROKER, changed_total, close_dcv_sessions, host, open_session, playbook, \
-    restart_broker_and_wait
+from operator_runs import A, BROKER, BROKER_LOG, changed_total, close_dcv_sessions, open_session, playbook, \
+    restart_broker_and_wait, start_mariadb, stop_mariadb
 
 testinfra_hosts = ["podman://" + A]
 
@@ -22,22 +22,14 @@ PERSISTENCE = {"dcv_broker_persistence": "mysql",
                "dcv_broker_jdbc_url": "jdbc:mysql://localhost:3306/dcvsm?createDatabaseIfNotExist=true",
                "dcv_broker_jdbc_user": "dcvsm", "dcv_broker_jdbc_password": PASSWORD}
 PROPERTIES = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
-BROKER_LOG = "/var/log/dcv-session-manager-broker/broker.log"
 
 
 @pytest.fixture(scope="module")
 def database():
-    a = host(A)
-    # the database server and the stand-in broker's driver (the real broker carries its own JDBC driver)
-    a.check_output("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends"
-                   " mariadb-server python3-pymysql >/dev/null")
-    a.check_output("systemctl start mariadb")
-    a.check_output("mysql -e \"CREATE USER IF NOT EXISTS 'dcvsm'@'localhost' IDENTIFIED BY '%s'; "
-                   "GRANT ALL PRIVILEGES ON dcvsm.* TO 'dcvsm'@'localhost'\"" % PASSWORD)
-    yield a
+    yield start_mariadb(PASSWORD)
     rc, output = playbook("site.yml")  # back to the inventory: persistence off
     assert rc == 0, output[-3000:]
-    a.check_output("systemctl stop mariadb")
+    stop_mariadb()
     close_dcv_sessions()
 
 
