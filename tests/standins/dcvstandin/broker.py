@@ -406,7 +406,6 @@ class Broker:
         self.hostname = hostname or common.short_hostname()
         self.lock = threading.RLock()
         self.tokens = {}          # access token -> (client id, expiry)
-        self.connection_tokens = {}  # connection token -> {SessionId, User, Expiry}
         # sessions (id -> session created through the API), servers (agent id -> last report), commands (agent
         # id -> {"Commands": pending}), api_clients, agent_clients, dns_mappings: see open_store()
         self.store = None
@@ -744,8 +743,8 @@ class Broker:
             # (dcvstandin.permissions.may_view).
             token = secrets.token_urlsafe(32)
             lifetime = self.settings["connect-session-token-duration-minutes"] * 60
-            self.connection_tokens[token] = {"SessionId": session_id, "User": user,
-                                             "Expiry": time.time() + lifetime}
+            self.store.put("connection_tokens", _hash_secret(token), {"SessionId": session_id, "User": user,
+                                                                      "Expiry": time.time() + lifetime})
             view = self._session_view(session)
         return 200, {"Session": view, "ConnectionToken": token}, None
 
@@ -823,7 +822,7 @@ class Broker:
         form = dict(urllib.parse.parse_qsl(handler.body_bytes().decode("utf-8")))
         token, session_id = form.get("authenticationToken", ""), form.get("sessionId", "")
         with self.lock:
-            entry = self.connection_tokens.get(token)
+            entry = self.store.get("connection_tokens", _hash_secret(token)) if token else None
         if not entry or entry["Expiry"] < time.time() or entry["SessionId"] != session_id:
             self.log.warning("token verification for session %s from %s: rejected", session_id,
                              handler.client_address[0])

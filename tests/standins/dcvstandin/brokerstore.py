@@ -18,8 +18,12 @@ import threading
 
 from dcvstandin import common
 
-# sessions and servers (with the commands queued for each server's agent), and the credentials and mappings
-KINDS = ("sessions", "servers", "commands", "api_clients", "agent_clients", "dns_mappings")
+# sessions and servers (with the commands queued for each server's agent), the connection tokens handed out (by the
+# SHA-256 of the token: a copy of the store opens no desktop), and the credentials and mappings. sm-admin "Configuring
+# broker persistence" lists what persistence keeps: the keys that set up connections with clients, in-flight
+# sessions, the DCV servers' status. So with it a URL handed out before a restart still opens its session after it,
+# through any broker of the cluster; without it a restart forgets the tokens with the sessions.
+KINDS = ("sessions", "servers", "commands", "connection_tokens", "api_clients", "agent_clients", "dns_mappings")
 # what standin-state.json has always held; the rest lived in memory
 FILE_KINDS = ("api_clients", "agent_clients", "dns_mappings")
 

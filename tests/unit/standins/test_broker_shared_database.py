@@ -261,3 +261,49 @@ def register_client(broker, capsys):
                            "register-api-client", "--client-name", "automation"]) == 0
     lines = capsys.readouterr().out.splitlines()
     return lines[0].split(": ", 1)[1], lines[1].split(": ", 1)[1]
+
+
+def verify_token(broker, ca, session_id, token):
+    """The DCV server's question to a broker's token verifier (agent port): whose token is this?"""
+    status, data, _peer = common.https_request(
+        "POST", "https://localhost:%d/agent/validate-authentication-token" % broker.ports["agent"],
+        common.client_context(ca), body="sessionId=%s&authenticationToken=%s&clientAddress=10.0.0.9" % (session_id, token),
+        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200, data
+    return data.decode()
+
+
+def test_a_connection_token_outlives_its_brokers_restart_and_works_through_the_other(stack, second_broker, capsys,
+                                                                                     make_broker):
+    """sm-admin "Configuring broker persistence": the keys that set up connections with clients persist, so a URL
+    handed out before a restart still opens its session, through any broker of the cluster; the database holds the
+    token's SHA-256, never the token."""
+    ca, first, second = stack.ca, stack.broker, second_broker
+    assert stack.agent.report_once()
+    client_id, secret = register_client(first, capsys)
+    api = access_token(first, ca, client_id, secret)
+    _status, created = call(first, ca, "POST", "/createSessions", [{"Name": "desk", "Owner": stack.user,
+                                                                    "Type": "VIRTUAL"}], api)
+    session_id = created["SuccessfulList"][0]["Id"]
+    assert stack.agent.report_once() and stack.agent.report_once()
+    status, data = call(first, ca, "GET", "/sessionConnectionData/%s/%s" % (session_id, stack.user), token=api)
+    assert status == 200, data
+    token = data["ConnectionToken"]
+    yes = '<auth result="yes"><username>%s</username></auth>' % stack.user
+    assert verify_token(first, ca, session_id, token) == yes
+    assert verify_token(second, ca, session_id, token) == yes
+    first.stop()
+    first = make_broker()
+    assert verify_token(first, ca, session_id, token) == yes
+    assert 'result="no"' in verify_token(first, ca, session_id, token + "x")
+    stored = json.dumps(database_rows(first))
+    assert token not in stored and common_hash(token) in stored
+
+
+def database_rows(broker):
+    return broker.store.items("connection_tokens")
+
+
+def common_hash(token):
+    import hashlib
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()

@@ -61,7 +61,8 @@ def test_delete_pop_and_replace(store):
 
 
 def test_kinds_are_a_closed_list(store):
-    assert set(KINDS) == {"sessions", "servers", "commands", "api_clients", "agent_clients", "dns_mappings"}
+    assert set(KINDS) == {"sessions", "servers", "commands", "connection_tokens", "api_clients", "agent_clients",
+                          "dns_mappings"}
     with pytest.raises(KeyError, match="unknown record kind 'tokens'"):
         store.put("tokens", "t", {})
 
@@ -75,6 +76,7 @@ def test_without_persistence_only_clients_and_mappings_outlive_the_process(tmp_p
                                                "DnsNames": {"InternalDnsName": "dcv-b.example"}})])
     first.put("sessions", "s1", {"Id": "s1"})
     first.put("servers", "a1", {"Id": "a1"})
+    first.put("connection_tokens", "0f" * 32, {"SessionId": "s1", "User": "alice", "Expiry": 2e9})
     # the file keeps the layout the stand-in always wrote, so state left on a host by an older stand-in still loads
     with open(state_file) as handle:
         assert json.load(handle) == {
@@ -86,6 +88,8 @@ def test_without_persistence_only_clients_and_mappings_outlive_the_process(tmp_p
     assert second.get("api_clients", "c1")["name"] == "automation"
     assert second.values("dns_mappings")[0]["ServerId"] == "10.0.0.5"
     assert second.items("sessions") == [] and second.items("servers") == []
+    # a restart without persistence forgets the connection tokens with the sessions: old URLs open nothing
+    assert second.items("connection_tokens") == []
 
 
 def test_broker_without_persistence_keeps_its_state_as_before(make_broker, tmp_path):
