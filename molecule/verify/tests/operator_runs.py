@@ -13,6 +13,7 @@ import time
 import urllib.parse
 
 import testinfra
+import yaml
 
 A, B = "verify-a", "verify-b"
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -218,3 +219,41 @@ def delete_session_and_wait(session_id, owner=OWNER):
     answer = broker_api("POST", "/deleteSessions", [{"SessionId": session_id, "Owner": owner}])
     assert [item["SessionId"] for item in answer.get("SuccessfulList", [])] == [session_id], answer
     wait_until_closed_on_the_server(session_id)
+
+
+# playbooks/verify.yml's table, read row by row
+VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
+
+
+def run_verify(extra_vars=None, env=None):
+    """Run verify.yml against the scenario inventory; return (rc, rows by link prefix, output)."""
+    command = ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"), VERIFY]
+    if extra_vars:
+        command += ["-e", json.dumps(extra_vars)]
+    environment = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1")
+    environment.update(env or {})
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment, timeout=300,
+                            check=False)
+    output = result.stdout.decode("utf-8", "replace")
+    tables = re.findall(r'TASK \[Links of the stack\][^\n]*\nok: \[localhost\] => *\n?(.*?)\n(?:TASK|PLAY) ', output, re.S)
+    assert len(tables) == 1, "exactly one table expected:\n" + output[-4000:]
+    lines = yaml.safe_load(tables[0])["msg"]  # the default callback prints JSON or YAML (both load as YAML)
+    rows = []
+    for line in lines[1:-1]:
+        match = re.match(r"^(ok|FAIL)\s+(.+?)\s{2,}(\S+)\s{2,}(.*)$", line)
+        assert match, line
+        rows.append({"status": match.group(1), "link": match.group(2), "from": match.group(3),
+                     "result": match.group(4)})
+    return result.returncode, rows, output
+
+
+def row(rows, link_prefix, origin=None):
+    found = [r for r in rows if r["link"].startswith(link_prefix) and (origin is None or r["from"] == origin)]
+    assert found, "no row %r in %s" % (link_prefix, [r["link"] for r in rows])
+    return found[0]
+
+
+def assert_healthy(rows, rc, output):
+    bad = [r for r in rows if r["status"] != "ok"]
+    assert not bad, bad
+    assert rc == 0, output[-3000:]

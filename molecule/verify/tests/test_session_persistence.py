@@ -1,19 +1,22 @@
 # -*- coding: utf-8 -*-
 """Broker persistence in a real database: MariaDB (Debian's mariadb-server) on host A, with a database and a user
 the test makes, as an operator brings RDS or their own (the collection never creates them). With
-dcv_broker_persistence: mysql a session outlives a broker restart: session.yml afterwards reuses it. Without
-persistence the same restart loses it (session.yml creates another), which is what makes the first check mean
-something. Without its database the broker refuses to start and says why, never with the password.
+dcv_broker_persistence: mysql a session and the URL printed for it outlive a broker restart that a property change
+makes site.yml do: the URL still resolves and connects, verify.yml is all ok, session.yml reuses the session. Without
+persistence the same restart orphans it (the DCV server still runs it, the broker forgot it): the URL ends at the
+resolver, and verify.yml names the orphan and what to do, which is what makes the first check mean something. Without its database the broker refuses to start and says why, never with the password.
 
 Runs after test_session_lifetime.py and before test_verify.py (file order); leaves the stack as the inventory has
 it (persistence off, MariaDB stopped), with no session open."""
 
+import re
 import time
 
 import pytest
 
-from operator_runs import A, BROKER, BROKER_LOG, changed_total, close_dcv_sessions, open_session, playbook, \
-    restart_broker_and_wait, start_mariadb, stop_mariadb
+from operator_runs import A, B, BROKER, BROKER_LOG, CLIENT_PORT, OWNER, assert_healthy, changed_total, \
+    close_dcv_sessions, connect, host, open_session, playbook, resolve, row, run_verify, start_mariadb, stop_mariadb, \
+    url_parts, wait_for_port
 
 testinfra_hosts = ["podman://" + A]
 
@@ -22,6 +25,8 @@ PERSISTENCE = {"dcv_broker_persistence": "mysql",
                "dcv_broker_jdbc_url": "jdbc:mysql://localhost:3306/dcvsm?createDatabaseIfNotExist=true",
                "dcv_broker_jdbc_user": "dcvsm", "dcv_broker_jdbc_password": PASSWORD}
 PROPERTIES = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
+# a broker property whose change makes site.yml restart the broker (the inventory keeps 60)
+RESTARTING_CHANGE = {"dcv_broker_connect_session_token_minutes": 59}
 
 
 @pytest.fixture(scope="module")
@@ -49,21 +54,58 @@ def test_site_yml_turns_persistence_on_without_showing_the_password(database):
     assert PASSWORD not in output
 
 
-def test_a_session_outlives_a_broker_restart_with_persistence(database):
-    session_id, how, _output = open_session()
+def browser_url(output):
+    """The owner's URL session.yml printed (the callback may fold the line)."""
+    return re.search(r"https://\S+?authToken=\S+?#[\w-]+", " ".join(output.split())).group(0)
+
+
+def broker_pid():
+    return host(A).check_output("systemctl show -p MainPID --value %s" % BROKER)
+
+
+def restart_by_a_property_change(*extra_vars):
+    """What a renewal, an upgrade or a changed setting does: site.yml changes a broker property (the connection token
+    lifetime here) and restarts the broker; the next run of the file, or its teardown, puts it back."""
+    before = broker_pid()
+    rc, output = playbook("site.yml", *(extra_vars + (RESTARTING_CHANGE,)))
+    assert rc == 0, output[-3000:]
+    wait_for_port(host(A), CLIENT_PORT)
+    assert broker_pid() != before, "site.yml did not restart the broker"
+
+
+def test_a_session_and_its_url_outlive_a_broker_restart_with_persistence(database):
+    session_id, how, output = open_session()
     assert how == "created"
-    restart_broker_and_wait()
+    _session, token = url_parts(browser_url(output))
+    restart_by_a_property_change(PERSISTENCE)
+    # the same URL: the resolver finds the session, and the token (its key persisted) still opens it
+    assert resolve(session_id)[0] == 200
+    status, answer = connect(session_id, token)
+    assert status == 200 and answer["Connected"] is True and answer["User"] == OWNER, answer
+    rc, rows, verify_output = run_verify()
+    assert_healthy(rows, rc, verify_output)
+    assert row(rows, "resolver: session %s on %s" % (session_id, B))["result"] == "ok (resolves)"
     again, how, _output = open_session()
     assert (again, how) == (session_id, "reused")
 
 
-def test_without_persistence_the_same_restart_loses_the_session(database):
+def test_without_persistence_the_same_restart_orphans_the_session_and_verify_yml_says_so(database):
     rc, output = playbook("site.yml")
     assert rc == 0, output[-3000:]
     close_dcv_sessions()
-    session_id, how, _output = open_session()
+    session_id, how, output = open_session()
     assert how == "created"
-    restart_broker_and_wait()
+    _session, token = url_parts(browser_url(output))
+    restart_by_a_property_change()
+    # the DCV server still runs the session; the broker has forgotten it, so its URL ends at the resolver
+    assert resolve(session_id)[0] == 404
+    status, answer = connect(session_id, token)
+    assert status == 404 and answer["FailedHop"] == "resolver", answer
+    rc, rows, verify_output = run_verify()
+    assert rc != 0, verify_output[-3000:]
+    orphan = row(rows, "resolver: session %s on %s" % (session_id, B))
+    assert orphan["status"] == "FAIL", orphan
+    assert "unknown to the broker" in orphan["result"] and "broker restart without persistence" in orphan["result"]
     again, how, _output = open_session()
     assert how == "created" and again != session_id
 

@@ -6,63 +6,26 @@ the next test, and the healthy table is checked again at the end."""
 import datetime
 import json
 import os
-import re
 import socket
 import subprocess
 import threading
 
 import pytest
-import yaml
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from operator_runs import A, B, ROOT, close_dcv_sessions, host, open_session
+from operator_runs import A, B, assert_healthy, close_dcv_sessions, host, open_session, row, run_verify
 
 testinfra_hosts = ["podman://verify-a"]
 
-VERIFY = os.path.join(ROOT, "playbooks", "verify.yml")
 PROPERTIES = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
 AGENT_CA = "/etc/dcv-session-manager-agent/ca.pem"
 DCV_CONF = "/etc/dcv/dcv.conf"
 GATEWAY_CERT = "/etc/dcv-connection-gateway/certs/gateway.pem"
 GATEWAY_KEY = "/etc/dcv-connection-gateway/certs/gateway.key"
-
-
-def run_verify(extra_vars=None, env=None):
-    """Run verify.yml against the scenario inventory; return (rc, rows by link prefix, output)."""
-    command = ["ansible-playbook", "-i", os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory"), VERIFY]
-    if extra_vars:
-        command += ["-e", json.dumps(extra_vars)]
-    environment = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1")
-    environment.update(env or {})
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=environment, timeout=300,
-                            check=False)
-    output = result.stdout.decode("utf-8", "replace")
-    tables = re.findall(r'TASK \[Links of the stack\][^\n]*\nok: \[localhost\] => *\n?(.*?)\n(?:TASK|PLAY) ', output, re.S)
-    assert len(tables) == 1, "exactly one table expected:\n" + output[-4000:]
-    lines = yaml.safe_load(tables[0])["msg"]  # the default callback prints JSON or YAML (both load as YAML)
-    rows = []
-    for line in lines[1:-1]:
-        match = re.match(r"^(ok|FAIL)\s+(.+?)\s{2,}(\S+)\s{2,}(.*)$", line)
-        assert match, line
-        rows.append({"status": match.group(1), "link": match.group(2), "from": match.group(3),
-                     "result": match.group(4)})
-    return result.returncode, rows, output
-
-
-def row(rows, link_prefix, origin=None):
-    found = [r for r in rows if r["link"].startswith(link_prefix) and (origin is None or r["from"] == origin)]
-    assert found, "no row %r in %s" % (link_prefix, [r["link"] for r in rows])
-    return found[0]
-
-
-def assert_healthy(rows, rc, output):
-    bad = [r for r in rows if r["status"] != "ok"]
-    assert not bad, bad
-    assert rc == 0, output[-3000:]
 
 
 EXPECTED_LINKS = ["agent -> broker", "DCV server -> broker token verifier", "gateway -> broker resolver",
