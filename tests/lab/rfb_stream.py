@@ -128,7 +128,7 @@ class RfbStream:
             kind = self.read(1)[0]
             if kind == 0:  # FramebufferUpdate: raw rectangles (no SetEncodings was sent)
                 count, = struct.unpack(">xH", self.read(3))
-                for _ in range(count):
+                for _rectangle in range(count):
                     _x, _y, width, height, encoding = struct.unpack(">HHHHi", self.read(12))
                     if encoding != 0:
                         raise ConnectionError("unexpected encoding %d" % encoding)

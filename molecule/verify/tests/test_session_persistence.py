@@ -4,7 +4,8 @@ the test makes, as an operator brings RDS or their own (the collection never cre
 dcv_broker_persistence: mysql a session and the URL printed for it outlive a broker restart that a property change
 makes site.yml do: the URL still resolves and connects, verify.yml is all ok, session.yml reuses the session. Without
 persistence the same restart orphans it (the DCV server still runs it, the broker forgot it): the URL ends at the
-resolver, and verify.yml names the orphan and what to do, which is what makes the first check mean something. Without its database the broker refuses to start and says why, never with the password.
+resolver, and verify.yml names the orphan and what to do, which is what makes the first check mean something.
+Without its database the broker refuses to start and says why, never with the password.
 
 Runs after test_session_lifetime.py and before test_verify.py (file order); leaves the stack as the inventory has
 it (persistence off, MariaDB stopped), with no session open."""
