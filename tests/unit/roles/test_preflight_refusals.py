@@ -78,6 +78,19 @@ BROKER_PERSISTENCE = ("dcv_broker", "preflight_persistence.yml",
                                     "dcv_broker_dynamodb_table_prefix", "dcv_broker_dynamodb_table_rcu",
                                     "dcv_broker_dynamodb_table_wcu"))
 JDBC_PASSWORD = "Pa55-w0rd-never-shown"
+# a cluster of testhost and broker-2, whose dcv_host_addresses are not known
+TWO_BROKERS = {"broker_hosts": ["testhost", "broker-2"],
+               "hosts": {"testhost": {"addresses": ["10.0.0.1"]}, "broker-2": {"addresses": []}}}
+BROKER_CLUSTER = ("dcv_broker", "preflight.yml", ["Refuse a cluster peer the host firewall could not let in"],
+                  dict(role_vars("dcv_broker", "dcv_broker_cluster_ports", "dcv_broker_peers",
+                                 "dcv_broker_peers_without_addresses"),
+                       dcv_wiring=TWO_BROKERS,
+                       dcv_broker_ports={"dcv_broker_cluster_port": 47100, "dcv_broker_discovery_port": 47500}))
+
+
+def broker_firewall(firewalld="inactive", ufw="inactive"):
+    return {"_dcv_broker_firewall_units": {"units": {"firewalld.service": {"active": firewalld},
+                                                     "ufw.service": {"active": ufw}}}}
 
 
 def mysql(url, user="dcvsm", password=JDBC_PASSWORD):
@@ -310,6 +323,13 @@ CASES = [
       "dcv_broker_dynamodb_table_prefix": "dcv sm"}, ["dcv_broker_dynamodb_table_prefix is 'dcv sm'"]),
     ("persistence-unknown", BROKER_PERSISTENCE, {"dcv_broker_persistence": "postgresql"},
      ["dcv_broker_persistence is postgresql"]),
+    # the cluster ports are opened to the other brokers' addresses only: a peer without any could not get in
+    ("cluster-peer-without-addresses-firewalld", BROKER_CLUSTER, broker_firewall(firewalld="active"),
+     ["host testhost: its firewall (firewalld) opens the broker cluster ports (47100/tcp, 47500/tcp) to the other "
+      "brokers' dcv_host_addresses only, and broker-2 has none", "Set dcv_host_addresses for broker-2",
+      "dcv_firewall_manage: false"]),
+    ("cluster-peer-without-addresses-ufw", BROKER_CLUSTER, broker_firewall(ufw="active"), ["its firewall (ufw)"]),
+    ("cluster-peer-without-addresses-no-firewall", BROKER_CLUSTER, broker_firewall(), None),
 ]
 
 
@@ -342,3 +362,25 @@ def test_no_result_shows_the_database_password(outcomes):
     for case_id, group, _variables, _expected in CASES:
         if group is BROKER_PERSISTENCE:
             assert JDBC_PASSWORD not in repr(outcomes[case_id]), case_id
+
+
+def test_the_cluster_ports_are_for_the_other_brokers_only(tmp_path):
+    """What the broker role hands the firewall: the cluster and discovery ports, each for the other brokers'
+    addresses (IPv4 /32, IPv6 /128); a single broker has no cluster ports at all."""
+    names = ("dcv_broker_cluster_ports", "dcv_broker_peers", "dcv_broker_peer_addresses", "dcv_broker_peer_networks",
+             "dcv_broker_cluster_sources", "dcv_broker_peers_without_addresses")
+    cluster = {"broker_hosts": ["testhost", "broker-2", "broker-3"],
+               "hosts": {"testhost": {"addresses": ["10.0.0.1"]}, "broker-2": {"addresses": ["10.0.0.2"]},
+                         "broker-3": {"addresses": ["fd00::3", "10.0.0.3"]}}}
+    single = {"broker_hosts": ["testhost"], "hosts": {"testhost": {"addresses": []}}}
+    ports = {"dcv_broker_cluster_port": 47100, "dcv_broker_discovery_port": 47500}
+    plays = [{"name": name, "hosts": "all", "gather_facts": False,
+              "vars": dict(role_vars("dcv_broker", *names), dcv_wiring=wiring, dcv_broker_ports=ports),
+              "tasks": [{"name": "show", "ansible.builtin.debug": {"var": "dcv_broker_cluster_sources"}},
+                        {"name": "peers", "ansible.builtin.debug": {"var": "dcv_broker_peers_without_addresses"}}]}
+             for name, wiring in (("cluster", cluster), ("single", single))]
+    results = run_plays(tmp_path, plays, ["testhost"])
+    networks = ["10.0.0.2/32", "10.0.0.3/32", "fd00::3/128"]
+    assert results["cluster"][0]["dcv_broker_cluster_sources"] == {"47100/tcp": networks, "47500/tcp": networks}
+    assert results["cluster"][1]["dcv_broker_peers_without_addresses"] == []
+    assert results["single"][0]["dcv_broker_cluster_sources"] == {}
