@@ -191,6 +191,11 @@ def resolve(session_id, broker=BROKER_NAME):
                  % (broker, RESOLVER_PORT, session_id), options)
 
 
+def browser_url(output):
+    """The owner's URL session.yml printed (the callback may fold the line)."""
+    return re.search(r"https://\S+?authToken=\S+?#[\w-]+", " ".join(output.split())).group(0)
+
+
 def url_parts(browser_url):
     """(session id, connection token) of a browser URL session.yml prints (https://NAME:PORT/?authToken=T#ID)."""
     split = urllib.parse.urlsplit(browser_url)

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from operator_runs import A, OWNER, ROOT, changed_total, close_dcv_sessions, host, open_session, playbook, \
-    wait_until_closed_on_the_server
+from operator_runs import A, OWNER, ROOT, browser_url, changed_total, close_dcv_sessions, connect, host, open_session, \
+    playbook, resolve, url_parts, wait_until_closed_on_the_server
 
 TIMER = "dcvkit-session-expiry.timer"
 SERVICE = "dcvkit-session-expiry.service"
@@ -68,6 +68,7 @@ def test_site_yml_installs_the_timer_on_the_first_broker_and_a_rerun_changes_not
 
 def test_a_window_ends_the_session_at_its_deadline(policy_on):
     session_id, _how, output = open_session(POLICY, {"dcv_session_minutes": 1})
+    _session, token = url_parts(browser_url(output))
     printed = re.search(r"the session is deleted at (\S+?)( or|\))", output).group(1)
     record = host(A).file("%s/%s" % (DEADLINES, session_id))
     assert (record.user, record.mode) == ("root", 0o600)
@@ -83,6 +84,10 @@ def test_a_window_ends_the_session_at_its_deadline(policy_on):
                for line in lines), lines
     wait_until_closed_on_the_server(session_id)
     assert not host(A).file("%s/%s" % (DEADLINES, session_id)).exists
+    # the URL printed for the window ends at the gateway now: the resolver no longer finds the session
+    assert resolve(session_id)[0] == 404
+    status, answer = connect(session_id, token)
+    assert status == 404 and answer["FailedHop"] == "resolver", answer
 
 
 def test_the_maximum_age_ends_a_session_without_a_window(policy_on):

@@ -10,12 +10,11 @@ Without its database the broker refuses to start and says why, never with the pa
 Runs after test_session_lifetime.py and before test_verify.py (file order); leaves the stack as the inventory has
 it (persistence off, MariaDB stopped), with no session open."""
 
-import re
 import time
 
 import pytest
 
-from operator_runs import A, B, BROKER, BROKER_LOG, CLIENT_PORT, OWNER, assert_healthy, changed_total, \
+from operator_runs import A, B, BROKER, BROKER_LOG, CLIENT_PORT, OWNER, assert_healthy, browser_url, changed_total, \
     close_dcv_sessions, connect, host, open_session, playbook, resolve, row, run_verify, start_mariadb, stop_mariadb, \
     url_parts, wait_for_port
 
@@ -53,11 +52,6 @@ def test_site_yml_turns_persistence_on_without_showing_the_password(database):
     rc, output = playbook("site.yml", PERSISTENCE)
     assert rc == 0 and changed_total(output) == 0, output[-3000:]
     assert PASSWORD not in output
-
-
-def browser_url(output):
-    """The owner's URL session.yml printed (the callback may fold the line)."""
-    return re.search(r"https://\S+?authToken=\S+?#[\w-]+", " ".join(output.split())).group(0)
 
 
 def broker_pid():
