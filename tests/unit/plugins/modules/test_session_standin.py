@@ -158,8 +158,9 @@ def test_virtual_session_on_a_missing_server_reports_the_broker_reason(lab):
     assert 'no available DCV server matches the requirements' in result['msg']
 
 
-def session_playbook(lab, tmp_path, *extra_vars, check=False):
-    """Run playbooks/session.yml against the lab as an operator does (-e ...); return its finished process."""
+def session_playbook(lab, tmp_path, *extra_vars, check=False, owner=True):
+    """Run playbooks/session.yml against the lab as an operator does (-e ...), for the lab's user unless not owner;
+    return its finished process."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
         os.path.abspath(__file__))))))
     playbook_cli = os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')
@@ -177,10 +178,12 @@ def session_playbook(lab, tmp_path, *extra_vars, check=False):
             'dcv_gateways': {'hosts': {'localhost': {}}},
         }}}))
     command = [playbook_cli, '-i', str(inventory), os.path.join(repo, 'playbooks', 'session.yml'),
-               '-e', 'dcv_session_owner=%s' % lab.user, '-e', 'dcv_session_type=virtual',
+               '-e', 'dcv_session_type=virtual',
                '-e', 'dcv_session_credentials_file=%s' % lab.credentials,
                '-e', 'dcv_session_broker_ca_file=%s' % lab.ca, '-e', 'dcv_session_broker_cli=%s' % lab.cli,
                '-e', 'dcv_session_gateway_config_file=%s' % lab.gateway_conf]
+    if owner:
+        command += ['-e', 'dcv_session_owner=%s' % lab.user]
     for item in extra_vars:
         command += ['-e', item]
     if check:
@@ -262,3 +265,22 @@ def test_session_playbook_prints_no_url_the_resolver_cannot_give(lab, tmp_path):
     done = session_playbook(lab, tmp_path, 'dcv_session_gateway_config_file=%s' % (tmp_path / 'absent.conf'))
     assert done.returncode != 0 and 'has no readable configuration with a [resolver] url' in done.stdout, done.stdout
     assert 'authToken=' not in done.stdout
+
+
+def test_session_playbook_revokes_a_session_at_once_and_refuses_a_bad_revocation(lab, tmp_path):
+    done = session_playbook(lab, tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    url = re.search(r'"msg": "(https://\S+?#[\w-]+)', done.stdout).group(1)
+    session_id = url.rsplit('#', 1)[1]
+    done = session_playbook(lab, tmp_path, 'dcv_session_revoke=%s' % session_id, owner=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'session %s ended; the URLs printed for it no longer open it' % session_id in done.stdout
+    assert 'authToken' not in done.stdout
+    assert open_in_browser(lab, url)[0] != 200   # the gateway's resolver no longer finds it
+    done = session_playbook(lab, tmp_path, 'dcv_session_revoke=%s' % session_id, owner=False)
+    assert done.returncode == 0 and 'is not one the broker has' in done.stdout, done.stdout
+    # refused before anything changes, naming the variable
+    done = session_playbook(lab, tmp_path, 'dcv_session_revoke=../x', owner=False)
+    assert done.returncode != 0 and 'dcv_session_revoke is ../x: give the ID of one session' in done.stdout
+    done = session_playbook(lab, tmp_path, 'dcv_session_revoke=%s' % session_id)
+    assert done.returncode != 0 and 'dcv_session_revoke ends a session; it takes no dcv_session_owner' in done.stdout
