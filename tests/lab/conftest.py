@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 INVENTORY = os.path.join(ROOT, "inventories", "lab")
 LAB_CA = os.path.join(ROOT, "build", "lab", "pki", "ca.pem")
 HOST_A, HOST_B = "dcvkit-lab-a", "dcvkit-lab-b"
+HOST_A_ADDRESS = "10.213.61.11"  # scripts/lab.sh; the public name maps here, as in scripts/lab_browser.py
 LAB_USER = "labuser"
 
 

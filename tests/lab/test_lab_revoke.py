@@ -8,11 +8,10 @@ import time
 
 import pytest
 
-from conftest import HOST_A, HOST_B, INVENTORY, LAB_CA, LAB_USER, on_host, run
+from conftest import HOST_A, HOST_A_ADDRESS, HOST_B, INVENTORY, LAB_CA, LAB_USER, on_host, run
 from rfb_stream import RfbStream, StreamRefused
 
 SESSION_NAME = "lab-revoke"
-HOST_A_ADDRESS = "10.213.61.11"  # scripts/lab.sh; the public name maps here, as in scripts/lab_browser.py
 GATEWAY_LOG = "/var/log/dcv-connection-gateway/gateway.log"
 
 

@@ -11,12 +11,11 @@ import time
 
 import pytest
 
-from conftest import HOST_A, HOST_B, INVENTORY, LAB_CA, LAB_USER, on_host, run
+from conftest import HOST_A, HOST_A_ADDRESS, HOST_B, INVENTORY, LAB_CA, LAB_USER, on_host, run
 from rfb_stream import RfbStream, StreamRefused
 
 VIEWER, STRANGER = "labviewer", "labstranger"
 SESSION_NAME = "lab-viewers"
-HOST_A_ADDRESS = "10.213.61.11"  # scripts/lab.sh; the public name maps here, as in scripts/lab_browser.py
 POINTER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "x11_pointer.py")
 
 
