@@ -65,7 +65,7 @@ preflight() {
     # CPU time is the steadier figure
     read -r wall cpu rc < <(ANSIBLE_CACHE_PLUGIN=ansible.builtin.jsonfile ANSIBLE_CACHE_PLUGIN_CONNECTION="$dir/facts" \
       ANSIBLE_CACHE_PLUGIN_TIMEOUT=0 ANSIBLE_GATHERING=smart DCVKIT_COUNT_MODULES_FILE="$counts" \
-      python3 "$here/fleet/generate.py" run "$log" ansible-playbook -i "$dir/inventory.yml" "$work/preflight.yml")
+      python3 "$here/fleet/generate.py" run "$log" ansible-playbook -v -i "$dir/inventory.yml" "$work/preflight.yml")
     if [ "$rc" != 0 ]; then echo "FAILED: preflight over $size hosts" >&2; tail -40 "$log" >&2; exit 1; fi
     walls[$size]=$wall cpus[$size]=$cpu
     # every host in the recap, none failed or unreachable, and no module executed on any of them
@@ -74,8 +74,13 @@ import json, re, sys
 log, counts, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 recap = re.findall(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", open(log).read(), re.M)
 bad = [r[0] for r in recap if int(r[3]) or int(r[4])]
-if len(recap) != size or bad:
-    sys.exit("%d hosts in the recap (expected %d), not ok: %s" % (len(recap), size, bad[:5]))
+if not recap or bad:
+    sys.exit("%d hosts in the recap, not ok: %s" % (len(recap), bad[:5]))
+# the DCV servers' checks run as one task per role on the first host (-v shows how many hosts each checked;
+# the dcv_common checks of a front end report 1)
+checked = [int(n) for n in re.findall(r"checked_hosts['\"]?:\s*(\d+)", open(log).read())]
+if checked.count(size - 1) < 2:
+    sys.exit("the DCV server and agent checks covered %s hosts, expected %d each" % (checked, size - 1))
 total = json.load(open(counts))["total"]
 if total["tasks"]:
     sys.exit("%d tasks executed a module on a host; the preflight must not contact hosts" % total["tasks"])

@@ -23,7 +23,8 @@ short_description: count per host the tasks that executed a module
 description:
   - Counts, per host, the tasks that ended ok or changed and executed a module (skipped, failed and unreachable
     results are not counted; nor are actions that run on the controller only, such as assert, set_fact, debug,
-    include_role). A task delegated to another host is counted apart, under the host it ran for.
+    include_role and dcvkit.session_manager.preflight). A task delegated to another host is counted apart, under
+    the host it ran for.
   - Prints the counts at the end of the run; hosts with the same counts share a row when there are many.
 requirements:
   - enabled in the configuration (callbacks_enabled)
@@ -45,6 +46,8 @@ CONTROLLER_ONLY = frozenset((
     "add_host", "assert", "debug", "fail", "group_by", "import_playbook", "import_role", "import_tasks", "include",
     "include_role", "include_tasks", "include_vars", "meta", "pause", "set_fact", "set_stats",
     "validate_argument_spec",
+    # this collection's input checks: an action plugin that reads variables on the controller, never the host
+    "dcvkit.session_manager.preflight",
 ))
 
 # Above this many hosts, hosts with the same counts share one row

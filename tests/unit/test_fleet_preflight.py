@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -55,6 +56,10 @@ def _fleet(tmp):
                        ANSIBLE_CACHE_PLUGIN_TIMEOUT="0", ANSIBLE_GATHERING="smart")
 
 
+CHECK_TASKS = {"dcv_server": "Refuse bad input before anything changes (the DCV server's checks, on the control node)",
+               "dcv_agent": "Refuse bad input before anything changes (the agent's checks, on the control node)"}
+
+
 def _task(report, play, name):
     """The results of the task NAME in every batch of the play PLAY."""
     matches = [task for run in report["plays"] if run["play"]["name"] == play
@@ -82,16 +87,53 @@ def test_preflight_derives_once_and_every_later_play_sees_it(tmp_path):
 
     assert code == 0, report["stats"]
     assert sorted(report["stats"]) == sorted(["sm-a"] + ["dcv-%04d" % i for i in range(1, HOSTS)])
-    preflight_play = plays[0]["name"]
-    derived = _task(report, preflight_play, "Derive the wiring from the inventory")
+    preflight_plays = [play["name"] for play in plays if play["name"].startswith("Preflight")]
+    assert len(preflight_plays) == 3, preflight_plays
+    derived = _task(report, preflight_plays[0], "Derive the wiring from the inventory")
     assert [list(task["hosts"]) for task in derived] == [["sm-a"]]
-    ca = _task(report, preflight_play, "Ensure the collection's CA on the control node")
+    # every DCV server's checks, in one task per role on the control node (the first host runs it for all)
+    for role in ("dcv_server", "dcv_agent"):
+        checked = _task(report, preflight_plays[0], CHECK_TASKS[role])
+        assert [list(task["hosts"]) for task in checked] == [["sm-a"]], role
+        assert checked[0]["hosts"]["sm-a"]["checked_hosts"] == HOSTS - 1
+    ca = _task(report, preflight_plays[-1], "Ensure the collection's CA on the control node")
     assert [list(task["hosts"]) for task in ca] == [["sm-a"]]
     assert os.path.isfile(str(tmp_path / "ca" / "ca.pem"))
     later = _task(report, "later", "wiring and CA in place")
     assert sorted(host for task in later for host in task["hosts"]) == sorted(report["stats"])
     # the preflight reasons about the inventory only: the CA on the control node is its one module execution
     assert counts["total"] == {"tasks": 0, "executions": 0, "delegated": 1}
+
+
+@pytest.mark.parametrize("host, variables, words", [
+    ("dcv-0002", {"dcv_server_desktop": "kde"}, ["host dcv-0002: dcv_server_desktop must be none, gnome or xfce"]),
+    ("dcv-0003", {"dcv_agent_tags": {"bad name": {"pool": "a"}}}, ["host dcv-0003: dcv_agent_tags must map file names"]),
+    ("dcv-0001", {"dcv_certificate_valid_days": 0}, ["host dcv-0001: dcv_certificate_valid_days is 0"]),
+])
+def test_one_bad_dcv_server_among_many_stops_the_run(tmp_path, host, variables, words):
+    """The one-task check of every DCV server names the host and the variable, and no later play runs."""
+    fleet, cache = _fleet(tmp_path)
+    inventory = yaml.safe_load((fleet / "inventory.yml").read_text())
+    inventory["all"]["children"]["dcv_servers"]["hosts"][host].update(variables)
+    (fleet / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    preflight = tmp_path / "preflight.yml"
+    subprocess.run([sys.executable, GENERATE, "preflight", os.path.join(ROOT, "playbooks", "site.yml"), str(preflight)],
+                   check=True)
+    plays = yaml.safe_load(preflight.read_text())
+    plays.append({"name": "later", "hosts": "all", "gather_facts": False,
+                  "tasks": [{"name": "must not run", "ansible.builtin.debug": {"msg": "ran"}}]})
+    (tmp_path / "site-preflight.yml").write_text(yaml.safe_dump(plays, sort_keys=False))
+
+    code, report, _counts = _playbook(tmp_path, fleet / "inventory.yml", tmp_path / "site-preflight.yml", **cache)
+
+    assert code != 0
+    failed = [result["msg"] for play in report["plays"] for task in play["tasks"]
+              for result in task["hosts"].values() if result.get("failed")]
+    assert len(failed) == 1, failed
+    for word in words:
+        assert word in failed[0], failed[0]
+    assert [play["play"]["name"] for play in report["plays"]] == [plays[0]["name"]]
+    assert not os.path.exists(str(tmp_path / "ca" / "ca.pem"))
 
 
 def test_module_count(tmp_path):

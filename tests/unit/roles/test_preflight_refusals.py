@@ -14,6 +14,7 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_wiring
 from ansible_collections.dcvkit.session_manager.tests.unit.roles.role_playbook import ROLES, role_tasks, run_plays
 
 
@@ -29,22 +30,25 @@ def role_vars(role, *names):
     return dict((name, variables[name]) for name in names)
 
 
-AGENT_INTERVAL = ("dcv_agent", "preflight.yml", ["Refuse a report interval that is not a positive number of seconds"],
-                  {})
-AGENT_SETTINGS = ("dcv_agent", "preflight.yml", ["Check the agent settings", "Refuse unknown or role-set agent settings"],
-                  {"dcv_agent_managed_keys": {}, "dcv_allow_insecure_tls": False})
-COMMON_PKI = ("dcv_common", "once.yml", ["Check the CA key type", "Check the host certificates' validity",
-                                         "Check the renewal window is shorter than the validity"],
-              role_defaults("dcv_common", "dcv_ca_key_type", "dcv_certificate_valid_days",
-                            "dcv_certificate_renew_before_days"))
-SERVER_SETTINGS = ("dcv_server", "preflight.yml",
-                   ["Refuse role-set or verification-disabling settings, and prove every dcv.conf value reads back "
-                    "as meant"],
-                   {"dcv_server_managed_keys": {}, "dcv_allow_insecure_tls": False})
-SERVER_MAPPING = ("dcv_server", "preflight.yml", ["Refuse a DCV server the brokers cannot map to its DNS name"], {})
-SERVER_SESSION = ("dcv_server", "preflight.yml", ["Check the session type and what it needs"],
-                  role_defaults("dcv_server", "dcv_server_session_type", "dcv_server_gpu", "dcv_server_create_session",
-                                "dcv_server_desktop"))
+# The DCV server's and the agent's checks (and dcv_common's, which both run first) are one task of the role,
+# dcvkit.session_manager.preflight: each case includes the role's tasks/preflight.yml, so the role's own defaults,
+# vars and templates are in play, and the case's variables override them as an operator's would. _dcv_common_done
+# keeps the dependency's wiring and CA out of it; the wiring below is a DCV server (testhost) and one broker.
+WIRING = dcv_wiring({"dcv_brokers": ["broker-a"], "dcv_gateways": ["broker-a"], "dcv_servers": ["testhost"]},
+                    {"broker-a": {"dcv_host_name": "broker-a.example.internal",
+                                  "dcv_gateway_public_names": ["desktops.example.com"]},
+                     "testhost": {"dcv_host_name": "testhost.example.internal", "dcv_host_addresses": ["10.0.0.20"]}})
+ROLE_PREFLIGHT = {"dcv_wiring": WIRING, "_dcv_common_done": True,
+                  "ansible_facts": {"distribution": "Ubuntu", "distribution_version": "22.04",
+                                    "distribution_major_version": "22", "os_family": "Debian"}}
+AGENT_INTERVAL = ("dcv_agent", "preflight.yml", None, ROLE_PREFLIGHT)
+AGENT_SETTINGS = ("dcv_agent", "preflight.yml", None, ROLE_PREFLIGHT)
+COMMON_PKI = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
+COMMON_PLATFORM = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
+SERVER_SETTINGS = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
+SERVER_MAPPING = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
+SERVER_SESSION = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
+SERVER_IDLE = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
 GATEWAY_ENDPOINTS = ("dcv_gateway", "preflight.yml",
                      ["Check the listen endpoints are socket addresses on dcv_gateway_web_port"],
                      {"dcv_gateway_ports": {"dcv_gateway_web_port": 8443}})
@@ -67,8 +71,6 @@ BROKER_IDLE = ("dcv_broker", "preflight.yml",
                     **role_defaults("dcv_common", "dcv_session_max_age_minutes", "dcv_session_idle_minutes")))
 BROKER_EXPIRY_PYTHON = ("dcv_broker", "preflight.yml", ["Check the Python the session expiry runs with"],
                         role_defaults("dcv_broker", "dcv_broker_session_expiry_python"))
-SERVER_IDLE = ("dcv_server", "preflight.yml", ["Check the idle disconnect time is a whole number of minutes"],
-               role_defaults("dcv_server", "dcv_server_idle_timeout_minutes"))
 BROKER_PERSISTENCE = ("dcv_broker", "preflight_persistence.yml",
                       ["Check the persistence settings", "Refuse persistence settings the broker cannot use",
                        "Resolve the database host on the broker host",
@@ -107,12 +109,6 @@ def firewall(firewalld="inactive", ufw="inactive", ufw_status=None):
     return facts
 
 
-COMMON_PLATFORM = ("dcv_common", "once.yml", ["Refuse a platform outside the documented list"],
-                   dict(role_defaults("dcv_common", "dcv_allow_unsupported_platform"),
-                        **role_vars("dcv_common", "dcv_common_supported_platforms", "dcv_common_platform",
-                                    "dcv_common_platform_refusals")))
-
-
 def facts(distribution, version, os_family):
     """The gathered facts the platform check reads (ansible -m setup on such a host)."""
     return {"ansible_facts": {"distribution": distribution, "distribution_version": version,
@@ -138,7 +134,9 @@ CASES = [
     ("agent-negative-count", AGENT_SETTINGS,
      {"dcv_agent_extra_settings": {"agent": {"max_virtual_sessions": -1}}},
      ["dcv_agent_extra_settings: [agent] max_virtual_sessions must be a non-negative integer"]),
-    ("ca-key-type", COMMON_PKI, {"dcv_ca_key_type": "dsa"}, ["dcv_ca_key_type is dsa", "rsa or ecdsa"]),
+    # dcv_common's argument spec refuses it first where the role is entered (its choices); the preflight's own check
+    # refuses it for every other host of a fleet (tests/unit/plugins/module_utils/test_preflight_checks.py)
+    ("ca-key-type", COMMON_PKI, {"dcv_ca_key_type": "dsa"}, ["dcv_ca_key_type", "dsa", "rsa", "ecdsa"]),
     ("ca-key-type-ecdsa", COMMON_PKI, {"dcv_ca_key_type": "ecdsa"}, None),
     ("valid-days-0", COMMON_PKI, {"dcv_certificate_valid_days": 0},
      ["dcv_certificate_valid_days is 0", "at least 1 day"]),
@@ -160,13 +158,15 @@ CASES = [
     # sm-admin "Amazon DCV Session Manager Amazon DCV server - DNS mapping reference": the brokers map the address the
     # agent reports to the DCV server's name; without an address there is nothing to map
     ("mapped-server-without-address", SERVER_MAPPING,
-     {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": [], "dns_mapped": True}},
+     {"dcv_server_host": dict(WIRING["hosts"]["testhost"], name="dcv-b.example.internal", addresses=[], dns_mapped=True)},
      ["host testhost: dcv_host_addresses is empty", "its DNS name dcv-b.example.internal",
       "set dcv_server_dns_mappings: false"]),
     ("mapped-server-with-address", SERVER_MAPPING,
-     {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": ["10.0.0.20"], "dns_mapped": True}}, None),
+     {"dcv_server_host": dict(WIRING["hosts"]["testhost"], name="dcv-b.example.internal", addresses=["10.0.0.20"],
+                              dns_mapped=True)}, None),
     ("unmapped-server-without-address", SERVER_MAPPING,
-     {"dcv_server_host": {"name": "dcv-b.example.internal", "addresses": [], "dns_mapped": False}}, None),
+     {"dcv_server_host": dict(WIRING["hosts"]["testhost"], name="dcv-b.example.internal", addresses=[],
+                              dns_mapped=False)}, None),
     # admin guide "Introduction to Amazon DCV sessions": console and virtual sessions never run together on one
     # server; "Prerequisites for Linux Amazon DCV servers": a console session runs on the display manager's X server
     ("session-defaults", SERVER_SESSION, {}, None),
@@ -339,8 +339,14 @@ def outcomes(tmp_path_factory):
     plays = []
     for case_id, (role, file_name, names, base), variables, _expected in CASES:
         play_vars = dict(base, **variables)
-        plays.append({"name": case_id, "hosts": "all", "gather_facts": False, "vars": play_vars,
-                      "tasks": role_tasks(role, file_name, *names)})
+        if names is None:
+            tasks = [{"name": "preflight of %s" % role, "ansible.builtin.include_role": {
+                "name": "dcvkit.session_manager.%s" % role, "tasks_from": file_name, "apply": {"ignore_errors": True}},
+                "vars": play_vars}]
+            play_vars = {}
+        else:
+            tasks = role_tasks(role, file_name, *names)
+        plays.append({"name": case_id, "hosts": "all", "gather_facts": False, "vars": play_vars, "tasks": tasks})
     return run_plays(tmp, plays, ["testhost"])
 
 

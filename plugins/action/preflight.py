@@ -1,0 +1,128 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) dcvkit contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""dcvkit.session_manager.preflight: a role's input checks for one host, or for many hosts in one task.
+
+A check is a Python function of the host's variables (module_utils/preflight). For the host the task runs on, the
+variables are the task's own. For the other hosts of ``hosts`` they are what Ansible would give the same task on that
+host: the variable manager's answer for (play, host, this task), so the role's defaults and vars, the inventory,
+facts and extra variables take their usual precedence, and templates are rendered in that host's context.
+
+Why many hosts in one task: a fleet has hundreds of DCV servers, and every task costs each host of a play a turn of
+the strategy. site.yml's preflight checks every DCV server in one task on the control node (run_once) instead of a
+dozen tasks per host.
+"""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_broker_names
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.preflight import agent, common, server
+
+try:  # ansible-core 2.19 renders only text it is told is a template
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover - older ansible-core renders any text
+    def trust_as_template(value):
+        return value
+
+# the checks of each role, in the order a role's checks run (the dependency dcv_common first)
+CHECKS = {"dcv_common": common, "dcv_server": server, "dcv_agent": agent}
+# the variable a role's tasks/main.yml reads to skip checks an earlier play of the run made
+CHECKED_FLAGS = {"dcv_common": None, "dcv_server": "_dcv_server_checked", "dcv_agent": "_dcv_agent_checked"}
+
+ARGUMENT_SPEC = {
+    "roles": {"type": "list", "elements": "str", "required": True, "choices": sorted(CHECKS)},
+    "hosts": {"type": "list", "elements": "str"},
+}
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(ARGUMENT_SPEC)
+
+    def run(self, tmp=None, task_vars=None):
+        self._supports_check_mode = True
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        dummy, params = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        current = task_vars["inventory_hostname"]
+        hosts = params["hosts"] if params["hosts"] is not None else [current]
+        templates = {}
+        proven = {}
+        # the wiring is one value for the whole run (derived once from the whole inventory): rendered once here, since
+        # rendering it for every host would cost each host the size of the fleet
+        shared = {"dcv_wiring": self._templar.template(task_vars["dcv_wiring"])} if "dcv_wiring" in task_vars else {}
+        # one templar for every host: a new one per host would compile every template again
+        templar = self._templar.copy_with_new_env()
+        problems = []
+        for host in hosts:
+            variables = task_vars if host == current else self._host_variables(host, task_vars)
+            for problem in self._host_problems(params["roles"], templar, variables, templates, shared, proven):
+                problems.append(problem if hosts == [current] else "host %s: %s" % (host, problem))
+        if problems:
+            raise AnsibleActionFail(" | ".join(problems))
+        flags = dict((CHECKED_FLAGS[role], True) for role in params["roles"] if CHECKED_FLAGS[role])
+        # like set_fact: for this run only, never into a fact cache (a cached flag would skip the next run's checks)
+        result.update(changed=False, checked_hosts=len(hosts), ansible_facts=flags, _ansible_facts_cacheable=False)
+        return result
+
+    def _host_variables(self, host, task_vars):
+        """What the variable manager gives this task on HOST (the strategy's own call for a task and host)."""
+        try:
+            manager = self._task.get_variable_manager()
+            play = self._task._parent._play
+            inventory_host = manager._inventory.get_host(host)
+        except AttributeError as exc:  # pragma: no cover - an ansible-core that moved its internals
+            raise AnsibleActionFail("preflight: this ansible-core cannot give the variables of another host (%s); "
+                                    "check each host on its own (leave hosts unset)" % exc)
+        if inventory_host is None:
+            raise AnsibleActionFail("preflight: host %s is not in the inventory" % host)
+        return manager.get_vars(play=play, host=inventory_host, task=self._task, include_hostvars=True,
+                                _hosts=task_vars.get("ansible_play_batch"),
+                                _hosts_all=task_vars.get("ansible_play_hosts_all"))
+
+    def _host_problems(self, roles, templar, variables, templates, shared, proven):
+        templar.available_variables = variables
+        problems = []
+        for role in roles:
+            checks = CHECKS[role]
+            try:
+                values = dict((name, shared[name] if name in shared else templar.template(variables[name]))
+                              for name in checks.NEEDS if name in variables)
+                values.update(inventory_hostname=variables["inventory_hostname"],
+                              ansible_facts=templar.template(variables.get("ansible_facts", {})))
+                missing = [name for name in checks.NEEDS if name not in values]
+                if missing:
+                    raise AnsibleActionFail("preflight of %s: %s undefined (is the task inside the role?)"
+                                            % (role, ", ".join(missing)))
+                if checks is agent:
+                    found = checks.problems(values, dcv_broker_names(values["dcv_wiring"]),
+                                            lambda name, item: self._render(templar, templates, name, item), proven)
+                else:
+                    found = checks.problems(values)
+            except AnsibleActionFail:
+                raise
+            except AnsibleError as exc:
+                found = ["the input of %s cannot be read: %s" % (role, to_text(exc))]
+            problems.extend(found)
+            if found:
+                break  # later roles' checks read what the earlier ones refused
+        return problems
+
+    def _render(self, templar, templates, name, item):
+        """The role's template NAME rendered with the host's variables and item = ITEM. The files it proves only
+        read ansible_managed of what the template lookup adds, in a comment the proof skips."""
+        if name not in templates:
+            with open(self._find_needle("templates", name), "rb") as handle:
+                templates[name] = trust_as_template(to_text(handle.read()))
+        variables = templar.available_variables
+        templar.available_variables = dict(variables, item=item,
+                                           ansible_managed=variables.get("ansible_managed", "Ansible managed"))
+        try:
+            return templar.template(templates[name])
+        finally:
+            templar.available_variables = variables
