@@ -16,7 +16,10 @@ dozen tasks per host.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import os
+
 from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
@@ -28,6 +31,10 @@ try:  # ansible-core 2.19 renders only text it is told is a template
 except ImportError:  # pragma: no cover - older ansible-core renders any text
     def trust_as_template(value):
         return value
+
+ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
+_UNSET = object()
+FACTS = ("distribution", "distribution_version", "os_family")
 
 # the checks of each role, in the order a role's checks run (the dependency dcv_common first)
 CHECKS = {"dcv_common": common, "dcv_server": server, "dcv_agent": agent}
@@ -53,6 +60,7 @@ class ActionModule(ActionBase):
         hosts = params["hosts"] if params["hosts"] is not None else [current]
         templates = {}
         proven = {}
+        specs = dict((role, self._argument_spec(role)) for role in params["roles"])
         # the wiring is one value for the whole run (derived once from the whole inventory): rendered once here, since
         # rendering it for every host would cost each host the size of the fleet
         shared = {"dcv_wiring": self._templar.template(task_vars["dcv_wiring"])} if "dcv_wiring" in task_vars else {}
@@ -61,7 +69,7 @@ class ActionModule(ActionBase):
         problems = []
         for host in hosts:
             variables = task_vars if host == current else self._host_variables(host, task_vars)
-            for problem in self._host_problems(params["roles"], templar, variables, templates, shared, proven):
+            for problem in self._host_problems(params["roles"], specs, templar, variables, templates, shared, proven):
                 problems.append(problem if hosts == [current] else "host %s: %s" % (host, problem))
         if problems:
             raise AnsibleActionFail(" | ".join(problems))
@@ -85,25 +93,41 @@ class ActionModule(ActionBase):
                                 _hosts=task_vars.get("ansible_play_batch"),
                                 _hosts_all=task_vars.get("ansible_play_hosts_all"))
 
-    def _host_problems(self, roles, templar, variables, templates, shared, proven):
+    def _argument_spec(self, role):
+        """The role's argument spec (entry point main), its validator and the role's defaults as written."""
+        spec = self._loader.load_from_file(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml"))
+        options = spec["argument_specs"]["main"].get("options") or {}
+        defaults = self._loader.load_from_file(os.path.join(ROLES_DIR, role, "defaults", "main.yml")) or {}
+        return options, ArgumentSpecValidator(options), defaults
+
+    def _host_problems(self, roles, specs, templar, variables, templates, shared, proven):
         templar.available_variables = variables
+        rendered = {}
+
+        def value(name):
+            if name in shared:
+                return shared[name]
+            if name not in rendered:
+                rendered[name] = templar.template(variables[name])
+            return rendered[name]
+
         problems = []
         for role in roles:
             checks = CHECKS[role]
+            options, validator, defaults = specs[role]
             try:
-                values = dict((name, shared[name] if name in shared else templar.template(variables[name]))
-                              for name in checks.NEEDS if name in variables)
-                values.update(inventory_hostname=variables["inventory_hostname"],
-                              ansible_facts=templar.template(variables.get("ansible_facts", {})))
-                missing = [name for name in checks.NEEDS if name not in values]
-                if missing:
-                    raise AnsibleActionFail("preflight of %s: %s undefined (is the task inside the role?)"
-                                            % (role, ", ".join(missing)))
-                if checks is agent:
-                    found = checks.problems(values, dcv_broker_names(values["dcv_wiring"]),
-                                            lambda name, item: self._render(templar, templates, name, item), proven)
-                else:
-                    found = checks.problems(values)
+                # the role's argument spec (types, choices), as Ansible validates it where the role is entered; a value
+                # the operator left at the role's default is valid by the spec's own test, so only the others are
+                # rendered
+                arguments = dict((name, value(name)) for name in options
+                                 if name in variables and variables[name] != defaults.get(name, _UNSET))
+                spec_errors = list(validator.validate(arguments, validate_role_argument_spec=True).error_messages)
+                # the role's own checks speak first: their messages say what the value means and how to fix it; the
+                # spec's cover every other variable, and a value of a type the checks cannot read at all
+                try:
+                    found = self._checks(role, checks, value, variables, templar, templates, proven) or spec_errors
+                except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                    found = spec_errors or ["the input of %s cannot be checked: %s" % (role, to_text(exc))]
             except AnsibleActionFail:
                 raise
             except AnsibleError as exc:
@@ -112,6 +136,21 @@ class ActionModule(ActionBase):
             if found:
                 break  # later roles' checks read what the earlier ones refused
         return problems
+
+    def _checks(self, role, checks, value, variables, templar, templates, proven):
+        missing = [name for name in checks.NEEDS if name not in variables]
+        if missing:
+            raise AnsibleActionFail("preflight of %s: %s undefined (is the task inside the role?)"
+                                    % (role, ", ".join(missing)))
+        values = dict((name, value(name)) for name in checks.NEEDS)
+        # the facts the checks read, not the whole gathered set (rendering that for every host is what would cost)
+        facts = variables.get("ansible_facts") or {}
+        values.update(inventory_hostname=variables["inventory_hostname"],
+                      ansible_facts=dict((key, templar.template(facts[key])) for key in FACTS if key in facts))
+        if checks is agent:
+            return checks.problems(values, dcv_broker_names(values["dcv_wiring"]),
+                                   lambda name, item: self._render(templar, templates, name, item), proven)
+        return checks.problems(values)
 
     def _render(self, templar, templates, name, item):
         """The role's template NAME rendered with the host's variables and item = ITEM. The files it proves only

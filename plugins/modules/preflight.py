@@ -18,6 +18,9 @@ description:
   - The checks of V(dcv_common) cover the platform, the package source and the PKI settings; those of V(dcv_server)
     and V(dcv_agent) the DCV server's and the agent's variables, ending with the proof that C(dcv.conf),
     C(agent.conf) and every tags file would parse and read back exactly as meant.
+  - Each role's argument spec (C(meta/argument_specs.yml), entry point C(main), with its types and choices) is
+    validated too, for every host, as Ansible validates it where the role is entered. The role's own checks report
+    first, since their messages say what a value means and how to fix it; the spec covers every other variable.
   - Without O(hosts) it checks the host the task runs for. With O(hosts) it checks each of them with the variables the
     same task would have on that host (role defaults and vars, inventory, facts, extra variables, each rendered in
     that host's context), so one task with C(run_once) checks a whole fleet. Messages then start with the host's name.

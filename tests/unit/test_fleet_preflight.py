@@ -109,6 +109,8 @@ def test_preflight_derives_once_and_every_later_play_sees_it(tmp_path):
     ("dcv-0002", {"dcv_server_desktop": "kde"}, ["host dcv-0002: dcv_server_desktop must be none, gnome or xfce"]),
     ("dcv-0003", {"dcv_agent_tags": {"bad name": {"pool": "a"}}}, ["host dcv-0003: dcv_agent_tags must map file names"]),
     ("dcv-0001", {"dcv_certificate_valid_days": 0}, ["host dcv-0001: dcv_certificate_valid_days is 0"]),
+    # no check of its own: the role's argument spec refuses it, for every host of the fleet, before anything changes
+    ("dcv-0003", {"dcv_server_start_timeout": "soon"}, ["host dcv-0003:", "dcv_server_start_timeout", "int"]),
 ])
 def test_one_bad_dcv_server_among_many_stops_the_run(tmp_path, host, variables, words):
     """The one-task check of every DCV server names the host and the variable, and no later play runs."""
