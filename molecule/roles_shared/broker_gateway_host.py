@@ -3,11 +3,11 @@
 
 import os
 
-# host A of the scenario that runs these tests: broker_gateway, or broker_gateway_al2023 (the same tests on the
-# Amazon Linux 2023 stand-in)
+# host A of the scenario that runs these tests: broker_gateway, or default (the same tests on the whole stack's host A,
+# the Amazon Linux 2023 stand-in)
 A = os.environ.get("MOLECULE_SCENARIO_NAME", "broker_gateway") + "-a"
-# the outside client of broker_gateway (a container on the scenario's network in no dcv_* group; the AL2023 stand-in
-# scenario has none: its control node plays the client)
+# the outside client of broker_gateway (a container on the scenario's network in no dcv_* group; default has none:
+# its host-A tests take the control node as the client)
 CLIENT = os.environ.get("MOLECULE_SCENARIO_NAME", "broker_gateway") + "-client"
 
 BROKER_NAME = "host-a.dcvkit.test"

@@ -18,8 +18,9 @@ def host(name):
     return testinfra.get_host("podman://" + name)
 
 
-def run_playbook(extra_vars=None, playbook="converge.yml", check=False, inventory=None):
-    """Run the scenario's playbook against the scenario's instances; return (rc, output)."""
+def run_playbook(extra_vars=None, playbook="converge.yml", check=False, inventory=None, limit=None, env=None):
+    """Run the scenario's playbook against the scenario's instances (or those of ``limit``), with ``env`` added to
+    the environment; return (rc, output)."""
     scenario_dir = os.environ["MOLECULE_SCENARIO_DIRECTORY"]
     inventory = inventory or os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "inventory")
     command = ["ansible-playbook", "-i", inventory, os.path.join(scenario_dir, playbook)]
@@ -27,8 +28,11 @@ def run_playbook(extra_vars=None, playbook="converge.yml", check=False, inventor
         command += ["-e", json.dumps(extra_vars)]
     if check:
         command.append("--check")
-    env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1")
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, timeout=900,
+    if limit:
+        command += ["--limit", limit]
+    full_env = dict(os.environ, ANSIBLE_FORCE_COLOR="false", ANSIBLE_NOCOLOR="1", NO_COLOR="1")
+    full_env.update(env or {})
+    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env, timeout=900,
                             check=False)
     return result.returncode, result.stdout.decode("utf-8", "replace")
 

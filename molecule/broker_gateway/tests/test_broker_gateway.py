@@ -1,6 +1,7 @@
 # -*- coding: utf-8 -*-
 """Host A alone: broker + connection gateway from the stand-in packages, as the converge left them (on Debian here,
-and on the Amazon Linux 2023 stand-in in broker_gateway_al2023, which then re-runs the playbook with other input)."""
+and on the Amazon Linux 2023 stand-in as host A of the whole-stack scenario, default, whose host-A tests then re-run
+site.yml with other input)."""
 
 import pytest
 

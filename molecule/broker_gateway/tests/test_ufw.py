@@ -11,7 +11,7 @@ from broker_gateway_host import A
 testinfra_hosts = ["podman://" + A]
 
 # broker client (8448: the gateway shares the host), agent and resolver ports; gateway web and health-check ports
-# (the same list firewalld holds on the Amazon Linux 2023 stand-in, test_al2023_firewall.py)
+# (the same list firewalld holds on the Amazon Linux 2023 stand-in, molecule/default's test_z_host_a_firewall.py)
 PORTS = [8448, 8445, 8447, 8443, 8989]
 # a port the stack does not use
 UNOPENED = 9743

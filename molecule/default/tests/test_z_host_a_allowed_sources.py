@@ -1,18 +1,18 @@
 # -*- coding: utf-8 -*-
-"""Who may reach the gateway, with firewalld active on host A: dcv_gateway_allowed_sources turns the open web port
-into rich rules for those networks in the default zone, the health-check port follows its own sources, a client
-outside the sources (this control node, on the scenario's network) cannot connect while one inside can, rules of
-sources no longer listed go, and an empty list opens the port to anyone again. Each step runs converge.yml again
-with other variables; the last one restores the scenario's defaults, whatever the assertions say."""
-
-import os
+"""Who may reach the gateway, with firewalld active on host A (the Amazon Linux 2023 stand-in):
+dcv_gateway_allowed_sources turns the open web port into rich rules for those networks in the default zone, the
+health-check port follows its own sources, a client outside the sources (this control node, on the scenario's
+network) cannot connect while one inside can, rules of sources no longer listed go, and an empty list opens the port
+to anyone again. Each step runs converge.yml (site.yml) again, limited to host A (conftest.py), with other
+variables; the last one restores the scenario's defaults, whatever the assertions say. It runs after test_stack.py,
+whose tests reach the gateway from host B."""
 
 import pytest
 
 import dcvtest
 from allowed_sources import ELSEWHERE, HEALTH, WEB, connects, converge_steps, health, recap, status_code
+from broker_gateway_host import A
 
-A = os.environ.get("MOLECULE_SCENARIO_NAME", "broker_gateway_al2023") + "-a"
 testinfra_hosts = ["podman://" + A]
 
 
@@ -54,7 +54,7 @@ def steps(host, addresses):
     # 1. the web port for networks that exclude this control node; the health check open to anyone
     elsewhere = {"dcv_gateway_allowed_sources": ELSEWHERE, "dcv_gateway_health_check_sources": []}
     # 2. this control node only, for both ports (the health-check sources follow the allowed sources)
-    # 3. anyone again: the scenario's defaults, whatever happened (test_al2023_firewall.py's rerun then proves them
+    # 3. anyone again: the scenario's defaults, whatever happened (test_z_host_a_firewall.py's rerun then proves them
     #    converged)
     seen = converge_steps([("elsewhere", elsewhere, False), ("elsewhere again", elsewhere, False),
                            ("inside, check mode", {"dcv_gateway_allowed_sources": inside}, True),

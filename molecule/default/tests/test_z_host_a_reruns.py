@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 """Host A on the reference platform, after broker_gateway's state tests: bad input refused before any change, a
 setting restarts only its service, a mode fix restarts nothing. None of this depends on the OS family, so it runs
-here only; molecule/broker_gateway checks the state on Debian."""
+here only; molecule/broker_gateway checks the state on Debian. Each run is site.yml limited to host A
+(conftest.py)."""
 
 import functools
 
@@ -46,7 +47,7 @@ def test_bad_input_fails_in_preflight(bad_input_runs, index):
     # the failure came from the preflight play, before any play that changes hosts
     for word in named:
         assert word in output, (word, output[-3000:])
-    assert "PLAY [Broker and gateway hosts]" not in output
+    assert "PLAY [Brokers, and the DCV servers beside them]" not in output
 
 
 def test_bad_inputs_changed_nothing(bad_input_runs):

@@ -2,14 +2,13 @@
 """Host A on the Amazon Linux 2023 stand-in: firewalld holds exactly the ports of the broker and the gateway, and a
 run on a converged host hands no package to dnf (the gateway's official file name carries no release)."""
 
-import os
 import re
 
 import pytest
 
 import dcvtest
+from broker_gateway_host import A
 
-A = os.environ.get("MOLECULE_SCENARIO_NAME", "broker_gateway_al2023") + "-a"
 testinfra_hosts = ["podman://" + A]
 
 # broker client (8448: the gateway shares the host), agent and resolver ports; gateway web and health-check ports
