@@ -82,7 +82,9 @@ class CallbackModule(CallbackBase):
         if _short_action(task) in CONTROLLER_ONLY:
             return
         raw = result._result
-        items = raw.get("results") if isinstance(raw.get("results"), list) else None
+        # a loop's results are dicts, one per item; a module may return a "results" of its own (dnf: lines of text)
+        looped = bool(task.loop or task.loop_with)
+        items = [item for item in raw.get("results") or [] if isinstance(item, dict)] if looped else None
         executions = len([item for item in items if not item.get("skipped")]) if items is not None else 1
         if executions == 0:
             return

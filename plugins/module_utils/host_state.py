@@ -117,6 +117,14 @@ def listing(path):
         return None
 
 
+def group_members(name):
+    """The supplementary members of group ``name`` as the group database lists them; None without such a group."""
+    try:
+        return sorted(grp.getgrnam(name).gr_mem)
+    except KeyError:
+        return None
+
+
 def passwd_database():
     """The passwd database in the shape of ansible.builtin.getent's getent_passwd fact."""
     return dict((entry.pw_name, [entry.pw_passwd, str(entry.pw_uid), str(entry.pw_gid), entry.pw_gecos,

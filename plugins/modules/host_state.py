@@ -66,6 +66,15 @@ options:
     type: list
     elements: path
     default: []
+  groups:
+    description: Groups whose members (the supplementary members the group database lists) to report in RV(groups).
+    type: list
+    elements: str
+    default: []
+  default_target:
+    description: Report systemd's default target (C(systemctl get-default)) in RV(default_target).
+    type: bool
+    default: false
 notes:
   - The result describes the host at the time of the call. A role that installs a package after the call stops
     trusting it for the rest of the run (see the role's C(_state) variable).
@@ -122,6 +131,16 @@ listings:
   description: Sorted names of the regular files in each directory of O(list); null when it is not a directory.
   returned: always
   type: dict
+groups:
+  description: Members of each group of O(groups); null for a group the host does not have.
+  returned: always
+  type: dict
+  sample: {video: [dcv]}
+default_target:
+  description: systemd's default target, when O(default_target) is set.
+  returned: when O(default_target) is set
+  type: str
+  sample: graphical.target
 ansible_facts:
   description: C(getent_passwd) when O(accounts) is set.
   returned: when O(accounts) is set
@@ -165,6 +184,8 @@ def main():
             paths=dict(type="list", elements="path", default=[]),
             read=dict(type="list", elements="path", default=[]),
             list=dict(type="list", elements="path", default=[]),
+            groups=dict(type="list", elements="str", default=[]),
+            default_target=dict(type="bool", default=False),
         ),
         supports_check_mode=True,
     )
@@ -176,7 +197,13 @@ def main():
         files=dict((path, host_state.file_state(path)) for path in params["paths"]),
         contents=dict((path, host_state.read_text(path)) for path in params["read"]),
         listings=dict((path, host_state.listing(path)) for path in params["list"]),
+        groups=dict((name, host_state.group_members(name)) for name in params["groups"]),
     )
+    if params["default_target"]:
+        rc, out, err = module.run_command(["systemctl", "get-default"])
+        if rc != 0:
+            module.fail_json(msg="systemctl get-default failed (rc %s): %s" % (rc, err.strip()))
+        result["default_target"] = out.strip()
     if params["accounts"]:
         result["ansible_facts"] = dict(getent_passwd=host_state.passwd_database())
     module.exit_json(**result)

@@ -62,6 +62,25 @@ def test_accounts_have_the_shape_of_getent_passwd(tree):
                                     entry.pw_shell]
 
 
+def test_group_members_from_the_group_database(tree):
+    some = next(group for group in grp.getgrall())
+    result = read(tree, groups=[some.gr_name, "dcvkit-no-such-group"])
+    assert result["groups"] == {some.gr_name: sorted(some.gr_mem), "dcvkit-no-such-group": None}
+    assert "default_target" not in result
+
+
+def test_default_target_from_systemctl(tree, monkeypatch):
+    calls = []
+
+    def fake_run_command(self, args, **kwargs):
+        calls.append(args)
+        return 0, "graphical.target\n", ""
+
+    monkeypatch.setattr(host_state_module.AnsibleModule, "run_command", fake_run_command)
+    assert read(tree, default_target=True)["default_target"] == "graphical.target"
+    assert calls == [["systemctl", "get-default"]]
+
+
 def test_packages_need_the_os_family(tree):
     result = read(tree, packages=["nice-dcv-server"])
     assert result.failed and "os_family" in result["msg"]
