@@ -1,3 +1,4 @@
+import contextlib
 import functools
 import os
 import subprocess
@@ -31,12 +32,41 @@ def fact_cache():
         yield env
 
 
+# the helper as dcvtest defines it, before the fixtures below bind it to a host of this scenario
+RUN_PLAYBOOK = dcvtest.run_playbook
+
+
+@contextlib.contextmanager
+def _reruns_limited_to(limit, env):
+    """dcvtest.run_playbook (this scenario's converge.yml, which is site.yml) limited to ``limit`` (None: both hosts),
+    with every host's facts from the cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dcvtest, "run_playbook", functools.partial(RUN_PLAYBOOK, limit=limit, env=env))
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def role_reruns_on_host_a(fact_cache):
     """The re-runs the host-A tests share with the role scenarios (dcvtest.run_playbook: this scenario's converge.yml,
-    which is site.yml) run on host A alone (--limit), with every host's facts from the cache. Only those tests call
-    dcvtest.run_playbook here; the whole-stack tests run site.yml on both hosts through stack.run_site."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(dcvtest, "run_playbook",
-                      functools.partial(dcvtest.run_playbook, limit=stack.A_NAME, env=fact_cache))
+    which is site.yml) run on host A alone (--limit), with every host's facts from the cache. Only the host-A and
+    host-B tests call dcvtest.run_playbook here; the whole-stack tests run site.yml on both hosts through
+    stack.run_site."""
+    with _reruns_limited_to(stack.A_NAME, fact_cache):
+        yield
+
+
+@pytest.fixture(scope="module")
+def role_reruns_on_host_b(fact_cache):
+    """For a module of host-B tests (pytestmark usefixtures): its re-runs are site.yml limited to host B (its roles
+    read host A's variables and cached facts, never change host A). Set up after the session's host-A binding (a
+    wider scope comes first), undone at the end of the module."""
+    with _reruns_limited_to(stack.B_NAME, fact_cache):
+        yield
+
+
+@pytest.fixture
+def role_reruns_on_both_hosts(fact_cache):
+    """For one test whose assertion reads every host's line of the PLAY RECAP: its re-runs are site.yml on both
+    hosts."""
+    with _reruns_limited_to(None, fact_cache):
         yield
