@@ -86,6 +86,9 @@ class CallbackModule(CallbackBase):
         looped = bool(task.loop or task.loop_with)
         items = [item for item in raw.get("results") or [] if isinstance(item, dict)] if looped else None
         executions = len([item for item in items if not item.get("skipped")]) if items is not None else 1
+        # an action plugin that may answer on the controller says how many modules it ran (files: 0 or 1)
+        if isinstance(raw.get("module_executions"), int):
+            executions = raw["module_executions"]
         if executions == 0:
             return
         delegated = raw.get("_ansible_delegated_vars", {}).get("ansible_delegated_host") or task.delegate_to

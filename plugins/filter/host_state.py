@@ -20,7 +20,6 @@ class FilterModule(object):
     def filters(self):
         return {
             "dcv_file_in_place": host_state.file_in_place,
-            "dcv_directory_in_place": host_state.directory_in_place,
             "dcv_path_absent": host_state.path_absent,
             "dcv_unit_running": host_state.unit_running,
             "dcv_packages_installed": host_state.packages_installed,

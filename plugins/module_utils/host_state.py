@@ -202,8 +202,9 @@ def content_changed(results, state):
 
     A service reads its configuration, keys and certificates when it starts: a new content needs a restart, while
     a fix of owner, group or mode alone changes nothing the running service sees. ``results`` are the registered
-    results of the tasks that write such files: copy and template (one file each, loops included), ini_file,
-    file with state absent, and the certificate module. An unchanged, skipped or failed result counts for nothing.
+    results of the tasks that write such files: the files module, copy and template (one file each, loops
+    included), ini_file, file with state absent, and the certificate module. An unchanged, skipped or failed
+    result counts for nothing.
 
     * certificate: a content change when it wrote (or would write) a file (``written``) or issues a new
       certificate (``reasons``); ``attributes_fixed`` alone is none.
@@ -212,12 +213,16 @@ def content_changed(results, state):
       host_state) reported for the destination before the task. A check-mode result that would write new content
       has no checksum; an empty ``state`` (no longer current) or a destination it did not read knows no SHA-1:
       each of these counts as a content change, so a restart is never missed.
+    * files: its own ``content_changed`` (files written or removed; a directory or an owner or mode fix is none).
     * anything else that changed (ini_file, a removed file): a content change.
     """
     files = (state or {}).get("files") or {}
     changed = []
     for result in _task_results(results):
         if not result.get("changed") or result.get("failed") or result.get("skipped"):
+            continue
+        if "content_changed" in result:  # module files says which of its paths got a new content or went away
+            changed.extend(result["content_changed"])
             continue
         if "written" in result or "reasons" in result:
             written = list(result.get("written") or [])

@@ -15,10 +15,10 @@ version_added: "0.1.0"
 description:
   - Reports installed package versions, the passwd database, systemd unit states, file attributes and
     checksums, directory listings and the text of small files, all in one module execution.
-  - The component roles run it once per role and host, then compare on the control node (filters
-    C(dcvkit.session_manager.dcv_file_in_place) and its siblings) and skip every task whose result is already
-    on the host. A task that is not skipped does its own work as before, so the read only saves time; it never
-    decides a change.
+  - The component roles run it once per role and host, then compare on the control node (module
+    M(dcvkit.session_manager.files), filters C(dcvkit.session_manager.dcv_unit_running) and its siblings) and skip
+    every task whose result is already on the host. A task that is not skipped does its own work as before, so the
+    read only saves time; it never decides a change.
   - Files are examined with C(lstat); a symbolic link is reported as a link. Of a regular file only a SHA-1
     digest is returned, never its content, unless the file is in O(read).
   - Uses only the Python standard library. It changes nothing.
@@ -92,17 +92,16 @@ EXAMPLES = r"""
       - /etc/dcv-session-manager-broker/tls
   register: broker_state
 
-- name: Install the properties file unless it is already in place
-  ansible.builtin.copy:
-    content: "{{ rendered }}"
-    dest: /etc/dcv-session-manager-broker/session-manager-broker.properties
-    owner: root
-    group: dcvsmbroker
-    mode: "0640"
-  when: >-
-    not (broker_state | dcvkit.session_manager.dcv_file_in_place(
-      '/etc/dcv-session-manager-broker/session-manager-broker.properties', 'root', 'dcvsmbroker', '0640',
-      content=rendered))
+- name: Install the properties file; no module runs on the host when the read shows it in place
+  dcvkit.session_manager.files:
+    host_state: "{{ broker_state }}"
+    files:
+      - path: /etc/dcv-session-manager-broker/session-manager-broker.properties
+        content: "{{ rendered }}"
+        owner: root
+        group: dcvsmbroker
+        mode: "0640"
+        secret: true
 """
 
 RETURN = r"""

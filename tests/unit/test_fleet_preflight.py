@@ -142,6 +142,8 @@ def test_module_count(tmp_path):
     inventory = tmp_path / "local.ini"
     inventory.write_text("".join("h%d ansible_connection=local ansible_python_interpreter=%s\n" % (i, sys.executable)
                                  for i in (1, 2)))
+    in_place = tmp_path / "in-place.conf"
+    in_place.write_text("as declared\n")
     playbook = tmp_path / "count.yml"
     playbook.write_text(yaml.safe_dump([{"name": "count", "hosts": "all", "gather_facts": False, "tasks": [
         {"name": "one module", "ansible.builtin.stat": {"path": str(tmp_path)}},
@@ -152,6 +154,10 @@ def test_module_count(tmp_path):
         {"name": "controller only", "ansible.builtin.set_fact": {"counted": False}},
         {"name": "delegated", "ansible.builtin.stat": {"path": str(tmp_path)}, "delegate_to": "localhost"},
         {"name": "failed", "ansible.builtin.command": "false", "ignore_errors": True},
+        # the files action answers from the read without a module on the host, and says so
+        {"name": "read", "dcvkit.session_manager.host_state": {"paths": [str(in_place)]}, "register": "read"},
+        {"name": "in place", "dcvkit.session_manager.files": {"host_state": "{{ read }}", "files": [
+            {"path": str(in_place), "content": "as declared\n"}]}},
     ]}], sort_keys=False))
 
     code, _report, counts = _playbook(tmp_path, inventory, playbook)
@@ -159,9 +165,9 @@ def test_module_count(tmp_path):
     assert code == 0
     for host in ("h1", "h2"):
         assert counts["hosts"][host]["names"] == ["one module", "changed", "two of three items",
-                                                  "delegated (on localhost)"]
+                                                  "delegated (on localhost)", "read"]
         assert {k: counts["hosts"][host][k] for k in ("tasks", "executions", "delegated")} == \
-            {"tasks": 3, "executions": 4, "delegated": 1}
+            {"tasks": 4, "executions": 5, "delegated": 1}
 
 
 def test_fact_cache_skips_gathering(tmp_path):

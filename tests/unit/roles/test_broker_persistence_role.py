@@ -103,18 +103,32 @@ def _task(tasks, name):
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the task writes the file owned by root")
-def test_properties_file_is_installed_without_output_or_diff(tmp_path):
+@pytest.mark.parametrize("task_no_log", [True, False], ids=["as-written", "without-no_log"])
+def test_properties_file_is_installed_without_output_or_diff(tmp_path, task_no_log):
     with open(os.path.join(ROLES, "dcv_broker", "tasks", "configure.yml")) as handle:
         install = _task(yaml.safe_load(handle), "Install the properties file (root:dcvsmbroker 0640, the broker refuses "
-                                                "anything else)")
+                                                "anything else) and the heap drop-in")
+    with open(os.path.join(ROLES, "dcv_broker", "vars", "main.yml")) as handle:
+        declared = yaml.safe_load(handle)["_dcv_broker_config_files"]
     assert install and install.get("no_log") is True
+    # the declaration itself marks the file secret: even a task without no_log shows no password, not in its diff
+    if not task_no_log:
+        install = dict((key, value) for key, value in install.items() if key != "no_log")
     target = tmp_path / "session-manager-broker.properties"
     target.write_text("jdbc-password = old-%s\n" % PASSWORD)
     play = {"name": "install", "hosts": "testhost", "gather_facts": False, "diff": True,
             "vars": {"dcv_broker_config_file": str(target), "dcv_broker_user": "root", "_dcv_broker_state": {},
+                     "dcv_broker_heap_size": "", "dcv_broker_heap_dropin": str(tmp_path / "heap.d" / "heap.conf"),
+                     "_dcv_broker_config_files": declared,
                      "_dcv_broker_rendered": "jdbc-password = %s\n" % PASSWORD},
             "tasks": [install]}
     result = run_plays(tmp_path, [play], ["testhost"])["install"][0]
-    assert result.get("changed") and "censored" in result, result
-    assert "diff" not in result and PASSWORD not in json.dumps(result)
+    assert result.get("changed"), result
+    assert PASSWORD not in json.dumps(result)
+    if task_no_log:
+        assert "censored" in result and "diff" not in result, result
+    else:
+        assert result["content_changed"] == [str(target)], result
+        assert [diff["after"] for diff in result["diff"]] == ["(secret content, %d bytes)\n" % len(
+            "jdbc-password = %s\n" % PASSWORD)], result
     assert target.read_text() == "jdbc-password = %s\n" % PASSWORD

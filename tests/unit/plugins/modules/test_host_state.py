@@ -126,7 +126,7 @@ def test_file_in_place_only_when_content_and_every_attribute_match(tree, tmp_pat
 def test_an_empty_state_is_never_in_place(tree):
     path = str(tree / "app.conf")
     assert not FILTERS["dcv_file_in_place"]({}, path, OWNER, GROUP, "0640", content="key = value\n")
-    assert not FILTERS["dcv_directory_in_place"]({}, str(tree / "tags"), OWNER, GROUP, "0750")
+    assert not host_state.directory_in_place({}, str(tree / "tags"), OWNER, GROUP, "0750")
     assert not FILTERS["dcv_path_absent"]({}, str(tree / "missing"))
     assert not FILTERS["dcv_unit_running"]({}, "dcvserver")
     assert not FILTERS["dcv_packages_installed"]({}, ["nice-dcv-server"])
@@ -134,9 +134,9 @@ def test_an_empty_state_is_never_in_place(tree):
 
 def test_directory_absent_units_and_packages(tree):
     state = read(tree)
-    assert FILTERS["dcv_directory_in_place"](state, str(tree / "tags"), OWNER, GROUP, "0750")
-    assert not FILTERS["dcv_directory_in_place"](state, str(tree / "tags"), OWNER, GROUP, "0700")
-    assert not FILTERS["dcv_directory_in_place"](state, str(tree / "app.conf"), OWNER, GROUP, "0640")
+    assert host_state.directory_in_place(state, str(tree / "tags"), OWNER, GROUP, "0750")
+    assert not host_state.directory_in_place(state, str(tree / "tags"), OWNER, GROUP, "0700")
+    assert not host_state.directory_in_place(state, str(tree / "app.conf"), OWNER, GROUP, "0640")
     assert FILTERS["dcv_path_absent"](state, str(tree / "missing"))
     assert not FILTERS["dcv_path_absent"](state, str(tree / "app.conf"))
     units = {"units": {"dcvserver.service": {"active": "active", "enabled": "enabled"},
