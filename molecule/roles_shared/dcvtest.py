@@ -109,22 +109,35 @@ def changed_tasks(output, host_name):
     return int(line.split("changed=", 1)[1].split()[0])
 
 
+def changed_task_names(output, host_name):
+    """The names (without the role) of the tasks that reported a change on a host, in the order they ran."""
+    names, task = [], None
+    for line in output.splitlines():
+        if line.startswith("TASK [") or line.startswith("RUNNING HANDLER ["):
+            task = line.split("[", 1)[1].rsplit("]", 1)[0].split(" : ", 1)[-1]
+        elif line.startswith("changed: [%s]" % host_name) and task not in names:
+            names.append(task)
+    return names
+
+
 def break_modes(target, wrong_modes):
     """Give managed files a wrong mode ({path: octal string}); their content stays as it is."""
     target.check_output("; ".join("chmod %s %s" % (mode, path) for path, mode in wrong_modes.items()))
 
 
 def assert_mode_fixes_restart_nothing(target, host_name, mode_fixes, services, other_hosts=()):
-    """Give each file of ``mode_fixes`` ({path: (a wrong mode, the mode the role sets)}) its wrong mode, converge,
-    and check that the role put each mode back in one changed task, and that nothing else changed: no handler, no
-    restart of ``services``, no change on ``other_hosts``. A restart ends what a service carries, and a mode fix
+    """Give each file of ``mode_fixes`` ({task name: {path: (a wrong mode, the mode the role sets)}}) its wrong mode,
+    converge, and check that the named tasks put the modes back and are the only changes: no other task, no handler,
+    no restart of ``services``, no change on ``other_hosts``. A restart ends what a service carries, and a mode fix
     changes nothing a running service has read."""
-    break_modes(target, dict((path, wrong) for path, (wrong, _right) in mode_fixes.items()))
+    fixes = dict((path, modes) for paths in mode_fixes.values() for path, modes in paths.items())
+    break_modes(target, dict((path, wrong) for path, (wrong, _right) in fixes.items()))
     before = [started_at(target, service) for service in services]
     rc, output = run_playbook()
     assert rc == 0, output[-3000:]
-    assert dict((path, target.file(path).mode) for path in mode_fixes) == dict(
-        (path, right) for path, (_wrong, right) in mode_fixes.items())
+    assert dict((path, target.file(path).mode) for path in fixes) == dict(
+        (path, right) for path, (_wrong, right) in fixes.items())
+    assert sorted(changed_task_names(output, host_name)) == sorted(mode_fixes), output[-3000:]
     assert changed_tasks(output, host_name) == len(mode_fixes), output[-3000:]
     for other in other_hosts:
         assert changed_tasks(output, other) == 0, output[-3000:]

@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
@@ -24,7 +25,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_broker_names
-from ansible_collections.dcvkit.session_manager.plugins.module_utils.preflight import agent, common, server
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.preflight import agent, common, gateway, server
 
 try:  # ansible-core 2.19 renders only text it is told is a template
     from ansible.template import trust_as_template
@@ -37,14 +38,38 @@ _UNSET = object()
 FACTS = ("distribution", "distribution_version", "os_family")
 
 # the checks of each role, in the order a role's checks run (the dependency dcv_common first)
-CHECKS = {"dcv_common": common, "dcv_server": server, "dcv_agent": agent}
+CHECKS = {"dcv_common": common, "dcv_server": server, "dcv_agent": agent, "dcv_gateway": gateway}
 # the variable a role's tasks/main.yml reads to skip checks an earlier play of the run made
-CHECKED_FLAGS = {"dcv_common": None, "dcv_server": "_dcv_server_checked", "dcv_agent": "_dcv_agent_checked"}
+CHECKED_FLAGS = {"dcv_common": None, "dcv_server": "_dcv_server_checked", "dcv_agent": "_dcv_agent_checked",
+                 "dcv_gateway": "_dcv_gateway_checked"}
 
 ARGUMENT_SPEC = {
     "roles": {"type": "list", "elements": "str", "required": True, "choices": sorted(CHECKS)},
     "hosts": {"type": "list", "elements": "str"},
 }
+
+
+class _HostValues(Mapping):
+    """The variables a check NEEDS, each rendered when the check first reads it: a check that refuses early never
+    renders what depends on the input it refused (a gateway's ports come from its entry of the wiring)."""
+
+    def __init__(self, names, value, known):
+        self._names = frozenset(names)
+        self._value = value
+        self._known = known
+
+    def __getitem__(self, name):
+        if name not in self._known:
+            if name not in self._names:
+                raise KeyError(name)
+            self._known[name] = self._value(name)
+        return self._known[name]
+
+    def __iter__(self):
+        return iter(self._names.union(self._known))
+
+    def __len__(self):
+        return len(self._names.union(self._known))
 
 
 class ActionModule(ActionBase):
@@ -142,15 +167,33 @@ class ActionModule(ActionBase):
         if missing:
             raise AnsibleActionFail("preflight of %s: %s undefined (is the task inside the role?)"
                                     % (role, ", ".join(missing)))
-        values = dict((name, value(name)) for name in checks.NEEDS)
         # the facts the checks read, not the whole gathered set (rendering that for every host is what would cost)
         facts = variables.get("ansible_facts") or {}
-        values.update(inventory_hostname=variables["inventory_hostname"],
-                      ansible_facts=dict((key, templar.template(facts[key])) for key in FACTS if key in facts))
+        values = _HostValues(checks.NEEDS, value, {
+            "inventory_hostname": variables["inventory_hostname"],
+            "ansible_facts": dict((key, templar.template(facts[key])) for key in FACTS if key in facts)})
+
+        def render(name, item):
+            return self._render(templar, templates, name, item)
+
         if checks is agent:
-            return checks.problems(values, dcv_broker_names(values["dcv_wiring"]),
-                                   lambda name, item: self._render(templar, templates, name, item), proven)
+            return checks.problems(values, dcv_broker_names(values["dcv_wiring"]), render, proven)
+        if checks is gateway:
+            return checks.problems(values, render, self._read, proven)
         return checks.problems(values)
+
+    def _read(self, variable, path):
+        """The text of the file PATH on the control node, found and decrypted as the file lookup would (the role's
+        files/ first, a vaulted file decrypted): the certificate and the key VARIABLE names."""
+        try:
+            real = self._loader.get_real_file(self._find_needle("files", path), decrypt=True)
+        except AnsibleError as exc:
+            raise AnsibleError("%s: %s" % (variable, to_text(exc)))
+        try:
+            with open(real, "rb") as handle:
+                return to_text(handle.read(), errors="surrogate_or_strict")
+        finally:
+            self._loader.cleanup_tmp_file(real)
 
     def _render(self, templar, templates, name, item):
         """The role's template NAME rendered with the host's variables and item = ITEM. The files it proves only

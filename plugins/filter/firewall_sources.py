@@ -21,7 +21,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible.module_utils.six import string_types
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.source_networks import dcv_cidr_problems, network as _network
 
 # firewalld's own form of the rich rules the collection adds (firewall-cmd --list-rich-rules prints this form)
 RICH_RULE = 'rule family="{family}" source address="{address}" port port="{port}" protocol="{proto}" accept'
@@ -31,38 +31,6 @@ _RICH_RULE_RE = re.compile(r'^rule family="(ipv4|ipv6)" source address="([^"]+)"
 _UFW_SOURCE_RE = re.compile(r"^ufw allow from (\S+) to any port ([0-9]+) proto (tcp|udp)(?: comment '.*')?$")
 _UFW_OPEN_RE = re.compile(r"^ufw allow ([0-9]+)/(tcp|udp)(?: comment '.*')?$")
 PERMANENT_MARK = "@@permanent@@"
-
-
-def _network(text):
-    return ipaddress.ip_network(u"%s" % text, strict=True)
-
-
-def dcv_cidr_problems(value, variable):
-    """What is wrong with a list of source networks, each message naming ``variable`` and the fix."""
-    example = "such as ['10.0.0.0/16', '2001:db8::/56']"
-    if value is None:
-        return []
-    if isinstance(value, string_types) or not isinstance(value, (list, tuple)):
-        return ["%s must be a list of networks in CIDR notation, %s ([] = from anywhere); it is %r"
-                % (variable, example, value)]
-    problems = []
-    for item in value:
-        if not isinstance(item, string_types):
-            problems.append("%s: %r is not a network in CIDR notation (%s)" % (variable, item, example))
-            continue
-        try:
-            _network(item.strip())
-        except ValueError:
-            try:
-                network = ipaddress.ip_network(u"%s" % item.strip(), strict=False)
-            except ValueError:
-                problems.append("%s: '%s' is not an IPv4 or IPv6 network in CIDR notation (%s)"
-                                % (variable, item, example))
-            else:
-                problems.append("%s: '%s' has host bits set; write the network '%s' (or the single address "
-                                "'%s/%d')" % (variable, item, network.with_prefixlen, item.split("/")[0],
-                                              network.max_prefixlen))
-    return problems
 
 
 def dcv_cidr_normalize(value):

@@ -63,6 +63,9 @@ def entry_problems(entries):
             problems.append("files: %s has state %s and %s; content is for state file only"
                             % (path, entry.get("state"), sources[0]))
         mode = entry.get("mode")
+        if entry.get("secret") and mode is None and entry.get("state", "file") == "file":
+            # without a mode a new file gets the umask's, which lets everyone read a key
+            problems.append("files: %s is secret and has no mode; give one such as '0600'" % path)
         if mode is not None:
             try:
                 if not 0 <= int(str(mode), 8) <= 0o7777:

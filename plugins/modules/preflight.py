@@ -15,9 +15,13 @@ description:
   - Runs the input checks of the collection's roles (O(roles)) over a host's variables and fails, before anything
     changes, with one message per problem that names the operator's variable and the fix. Runs on the control node
     only and never contacts a host.
-  - The checks of V(dcv_common) cover the platform, the package source and the PKI settings; those of V(dcv_server)
-    and V(dcv_agent) the DCV server's and the agent's variables, ending with the proof that C(dcv.conf),
-    C(agent.conf) and every tags file would parse and read back exactly as meant.
+  - The checks of V(dcv_common) cover the platform, the package source and the PKI settings; those of V(dcv_server),
+    V(dcv_agent) and V(dcv_gateway) the DCV server's, the agent's and the gateway's variables, ending with the proof
+    that C(dcv.conf), C(agent.conf) and every tags file, or C(dcv-connection-gateway.conf), would parse and read back
+    exactly as meant.
+  - The checks of V(dcv_gateway) also read the supplied certificate and its key (C(dcv_gateway_certificate_src),
+    C(dcv_gateway_private_key_src)) on the control node, found as the P(ansible.builtin.file#lookup) lookup finds
+    them, and match them against each other and the gateway's names; no message shows the key.
   - Each role's argument spec (C(meta/argument_specs.yml), entry point C(main), with its types and choices) is
     validated too, for every host, as Ansible validates it where the role is entered. The role's own checks report
     first, since their messages say what a value means and how to fix it; the spec covers every other variable.
@@ -53,7 +57,7 @@ options:
     type: list
     elements: str
     required: true
-    choices: [dcv_agent, dcv_common, dcv_server]
+    choices: [dcv_agent, dcv_common, dcv_gateway, dcv_server]
   hosts:
     description: Inventory hosts to check; default the host the task runs for.
     type: list

@@ -115,13 +115,17 @@ def test_back_to_the_inventory_and_idempotent(host):
 
 # After test_back_to_the_inventory_and_idempotent: the host is as the inventory has it. A restart drops what a service
 # carries (a broker without persistence forgets every session), so only new content restarts, never a mode fix.
-# One file per task here, each read by a service only when it starts: {path: (a wrong mode, the mode the role sets)}
+# Each file here is read by a service only when it starts. {the task that owns the files: {path: (a wrong mode, the
+# mode the role sets)}}: one change per task, however many of its files it fixes
 MODE_FIXES = {
-    "/etc/dcv-session-manager-broker/session-manager-broker.properties": ("0644", 0o640),
-    "/etc/systemd/system/dcv-session-manager-broker.service.d/dcvkit-heap.conf": ("0600", 0o644),
-    "/etc/dcv-session-manager-broker/tls/broker.p12": ("0644", 0o640),
-    "/etc/dcv-connection-gateway/dcv-connection-gateway.conf": ("0644", 0o640),
-    "/etc/dcv-connection-gateway/certs/gateway.key": ("0640", 0o600),
+    "Install the properties file (root:dcvsmbroker 0640, the broker refuses anything else) and the heap drop-in": {
+        "/etc/dcv-session-manager-broker/session-manager-broker.properties": ("0644", 0o640),
+        "/etc/systemd/system/dcv-session-manager-broker.service.d/dcvkit-heap.conf": ("0600", 0o644)},
+    "Issue the broker certificate and its PKCS#12 key store": {
+        "/etc/dcv-session-manager-broker/tls/broker.p12": ("0644", 0o640)},
+    "Install the configuration": {"/etc/dcv-connection-gateway/dcv-connection-gateway.conf": ("0644", 0o640)},
+    "Issue the gateway certificate (SAN = public names + host names and addresses, PKCS#8 key)": {
+        "/etc/dcv-connection-gateway/certs/gateway.key": ("0640", 0o600)},
 }
 
 

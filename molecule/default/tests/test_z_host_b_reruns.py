@@ -116,14 +116,18 @@ def test_back_to_the_inventory_and_idempotent():
 
 # After test_back_to_the_inventory_and_idempotent: both hosts are as the inventory has them (these tests take no host
 # fixture: pytest runs the tests with one first, which would put these before that test). A restart ends what a
-# service carries (the DCV server's sessions), so only new content restarts, never a mode fix. One file per task
-# here, each read by its service only when it starts: {path: (a wrong mode, the mode the role sets)}
+# service carries (the DCV server's sessions), so only new content restarts, never a mode fix. Each file here
+# is read by its service only when it starts. {the task that owns the files: {path: (a wrong mode, the mode the role
+# sets)}}: one change per task, however many of its files it fixes
 MODE_FIXES = {
-    "/etc/dcv/dcv.conf": ("0600", 0o644),
-    "/etc/dcv/dcv.key": ("0640", 0o600),
-    "/etc/dcv-session-manager-agent/agent.conf": ("0644", 0o640),
-    "/etc/dcv-session-manager-agent/ca.pem": ("0600", 0o644),
-    "/etc/dcv-session-manager-agent/tags/placement.toml": ("0644", 0o640),
+    "Keep dcv.conf root-owned and world-readable (the server reads it as dcv)": {"/etc/dcv/dcv.conf": ("0600", 0o644)},
+    "Issue the server's TLS identity /etc/dcv/dcv.pem + dcv.key (names the gateway uses)": {
+        "/etc/dcv/dcv.key": ("0640", 0o600)},
+    "Install agent.conf and the tags files (and remove the tags files the inventory no longer lists)": {
+        "/etc/dcv-session-manager-agent/agent.conf": ("0644", 0o640),
+        "/etc/dcv-session-manager-agent/tags/placement.toml": ("0644", 0o640)},
+    "Install the collection's CA certificate (the agent trusts the broker through it)": {
+        "/etc/dcv-session-manager-agent/ca.pem": ("0600", 0o644)},
 }
 
 

@@ -15,6 +15,8 @@ import pytest
 import yaml
 
 from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_wiring
+from ansible_collections.dcvkit.session_manager.tests.unit.plugins.module_utils.test_preflight_gateway import (
+    certificate_pair)
 from ansible_collections.dcvkit.session_manager.tests.unit.roles.role_playbook import ROLES, role_tasks, run_plays
 
 
@@ -49,14 +51,19 @@ SERVER_SETTINGS = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
 SERVER_MAPPING = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
 SERVER_SESSION = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
 SERVER_IDLE = ("dcv_server", "preflight.yml", None, ROLE_PREFLIGHT)
-GATEWAY_ENDPOINTS = ("dcv_gateway", "preflight.yml",
-                     ["Check the listen endpoints are socket addresses on dcv_gateway_web_port"],
-                     {"dcv_gateway_ports": {"dcv_gateway_web_port": 8443}})
+# The gateway's checks of its variables are the first task of its preflight, the same action: here testhost is the
+# gateway of the wiring. dcv_firewall_manage: false keeps the firewall reads that follow off this machine (a case
+# with sources then also fails the firewall refusal, after the action's refusal the case looks at).
+GATEWAY_WIRING = dcv_wiring({"dcv_brokers": ["broker-a"], "dcv_gateways": ["testhost"], "dcv_servers": ["dcv-1"]},
+                            {"broker-a": {"dcv_host_name": "broker-a.example.internal"},
+                             "testhost": {"dcv_host_name": "testhost.example.internal",
+                                          "dcv_gateway_public_names": ["desktops.example.com"]},
+                             "dcv-1": {"dcv_host_name": "dcv-1.example.internal", "dcv_host_addresses": ["10.0.0.20"]}})
+GATEWAY_PREFLIGHT = ("dcv_gateway", "preflight.yml", None,
+                     dict(ROLE_PREFLIGHT, dcv_wiring=GATEWAY_WIRING, dcv_firewall_manage=False))
 
 # The firewall read is a registered result in a real run; here each case says what the host has
-GATEWAY_SOURCES = ("dcv_gateway", "preflight.yml",
-                   ["Check the networks that may reach the gateway are written in CIDR notation",
-                    "Refuse allowed sources that no active firewall would enforce"],
+GATEWAY_SOURCES = ("dcv_gateway", "preflight.yml", ["Refuse allowed sources that no active firewall would enforce"],
                    dict(role_defaults("dcv_gateway", "dcv_gateway_allowed_sources", "dcv_gateway_health_check_sources"),
                         dcv_firewall_manage=True, _dcv_gateway_ufw_status={"skipped": True},
                         **role_vars("dcv_gateway", "dcv_gateway_sources_restricted")))
@@ -183,7 +190,7 @@ CASES = [
      ["dcv_server_session_type is both", "must be virtual or console"]),
     ("session-gpu-not-boolean", SERVER_SESSION, {"dcv_server_gpu": "maybe"}, ["dcv_server_gpu a boolean"]),
     # gw-admin "Configuration File Reference": listen endpoints are IP socket addresses
-    ("endpoint-host-name", GATEWAY_ENDPOINTS, {"dcv_gateway_web_listen_endpoints": ["gateway.example.internal:8443"]},
+    ("endpoint-host-name", GATEWAY_PREFLIGHT, {"dcv_gateway_web_listen_endpoints": ["gateway.example.internal:8443"]},
      ["dcv_gateway_web_listen_endpoints: 'gateway.example.internal:8443'", "not a host name"]),
     # sm-admin "Amazon DCV Session Manager requirements"; Amazon Linux 2: end of support 2026-06-30, other packages
     ("platform-amazon-linux-2", COMMON_PLATFORM, facts("Amazon", "2", "RedHat"),
@@ -206,25 +213,34 @@ CASES = [
     ("platform-alma-9", COMMON_PLATFORM, facts("AlmaLinux", "9.5", "RedHat"), None),
     ("platform-ubuntu-22.04", COMMON_PLATFORM, facts("Ubuntu", "22.04", "Debian"), None),
     ("platform-ubuntu-24.04", COMMON_PLATFORM, facts("Ubuntu", "24.04", "Debian"), None),
-    ("endpoint-ipv6", GATEWAY_ENDPOINTS, {"dcv_gateway_web_listen_endpoints": ["[::]:8443", "0.0.0.0:8443"]}, None),
+    ("gateway-defaults", GATEWAY_PREFLIGHT, {}, None),
+    ("endpoint-ipv6", GATEWAY_PREFLIGHT, {"dcv_gateway_web_listen_endpoints": ["[::]:8443", "0.0.0.0:8443"]}, None),
+    ("endpoint-url", GATEWAY_PREFLIGHT, {"dcv_gateway_web_listen_endpoints": ["https://0.0.0.0:8443"]},
+     ["dcv_gateway_web_listen_endpoints: 'https://0.0.0.0:8443' is not a socket address"]),
+    ("gateway-outside-its-group", GATEWAY_PREFLIGHT, {"dcv_wiring": WIRING},
+     ["testhost runs dcv_gateway but is not in the dcv_gateways group; add it there"]),
+    ("gateway-log-level", GATEWAY_PREFLIGHT, {"dcv_gateway_log_level": "loud"},
+     ["dcv_gateway_log_level must be error|warn|info|debug|trace;"]),
+    ("gateway-role-set-setting", GATEWAY_PREFLIGHT, {"dcv_gateway_extra_settings": {"log": {"level": "debug"}}},
+     ["dcv_gateway_extra_settings: [log] level is set by the role from dcv_gateway_log_level"]),
     # who may reach the gateway: networks in CIDR notation, enforced by an active host firewall or refused
     ("sources-default-any", GATEWAY_SOURCES, firewall(), None),
     ("sources-firewalld", GATEWAY_SOURCES,
      dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["10.0.0.0/16", "2001:db8::/56", "192.0.2.7"]),
      None),
-    ("sources-host-bits", GATEWAY_SOURCES, dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["10.0.3.0/16"]),
+    ("sources-host-bits", GATEWAY_PREFLIGHT, {"dcv_gateway_allowed_sources": ["10.0.3.0/16"]},
      ["dcv_gateway_allowed_sources: '10.0.3.0/16' has host bits set; write the network '10.0.0.0/16'"]),
-    ("sources-host-name", GATEWAY_SOURCES,
-     dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["lb.example.internal"]),
+    ("sources-host-name", GATEWAY_PREFLIGHT,
+     {"dcv_gateway_allowed_sources": ["lb.example.internal"]},
      ["dcv_gateway_allowed_sources: 'lb.example.internal' is not an IPv4 or IPv6 network in CIDR notation"]),
-    ("sources-not-a-list", GATEWAY_SOURCES, dict(firewall(firewalld="active"), dcv_gateway_allowed_sources="10.0.0.0/16"),
+    ("sources-not-a-list", GATEWAY_PREFLIGHT, {"dcv_gateway_allowed_sources": "10.0.0.0/16"},
      ["dcv_gateway_allowed_sources must be a list of networks in CIDR notation"]),
     # the health-check sources follow the allowed sources unless set, and are checked under their own name
-    ("health-sources-bad-ipv6", GATEWAY_SOURCES,
-     dict(firewall(firewalld="active"), dcv_gateway_health_check_sources=["2001:db8::1/64"]),
+    ("health-sources-bad-ipv6", GATEWAY_PREFLIGHT,
+     {"dcv_gateway_health_check_sources": ["2001:db8::1/64"]},
      ["dcv_gateway_health_check_sources: '2001:db8::1/64' has host bits set; write the network '2001:db8::/64'"]),
-    ("health-sources-follow-bad-allowed", GATEWAY_SOURCES,
-     dict(firewall(firewalld="active"), dcv_gateway_allowed_sources=["10.0.0.0/33"]),
+    ("health-sources-follow-bad-allowed", GATEWAY_PREFLIGHT,
+     {"dcv_gateway_allowed_sources": ["10.0.0.0/33"]},
      ["dcv_gateway_allowed_sources: '10.0.0.0/33' is not", "dcv_gateway_health_check_sources: '10.0.0.0/33' is not"]),
     ("sources-without-firewall", GATEWAY_SOURCES, dict(firewall(), dcv_gateway_allowed_sources=["10.0.0.0/16"]),
      ["host testhost: dcv_gateway_allowed_sources / dcv_gateway_health_check_sources limit who may reach the gateway",
@@ -337,7 +353,10 @@ CASES = [
 def outcomes(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("preflight")
     plays = []
-    for case_id, (role, file_name, names, base), variables, _expected in CASES:
+    # the gateway's whole preflight registers its firewall read on testhost, and a registered result outranks the play
+    # vars through which the firewall cases say what the host has: its plays run after every other case
+    for case_id, (role, file_name, names, base), variables, _expected in sorted(
+            CASES, key=lambda case: case[1] is GATEWAY_PREFLIGHT):
         play_vars = dict(base, **variables)
         if names is None:
             tasks = [{"name": "preflight of %s" % role, "ansible.builtin.include_role": {
@@ -390,3 +409,32 @@ def test_the_cluster_ports_are_for_the_other_brokers_only(tmp_path):
     assert results["cluster"][0]["dcv_broker_cluster_sources"] == {"47100/tcp": networks, "47500/tcp": networks}
     assert results["cluster"][1]["dcv_broker_peers_without_addresses"] == []
     assert results["single"][0]["dcv_broker_cluster_sources"] == {}
+
+
+def test_the_supplied_gateway_certificate_is_read_and_checked_on_the_control_node(tmp_path):
+    """The preflight action reads dcv_gateway_certificate_src and dcv_gateway_private_key_src as the file lookup
+    would, checks them against each other and the gateway's names, and never shows the key."""
+    names = ["desktops.example.com", "testhost.example.internal"]
+    cert_pem, key_pem = certificate_pair(names)
+    other_key = certificate_pair(names)[1]
+    for name, text in (("gw.pem", cert_pem), ("gw.key", key_pem), ("other.key", other_key)):
+        (tmp_path / name).write_text(text)
+    role, file_name, _names, base = GATEWAY_PREFLIGHT
+    cases = {"good": "gw.key", "other-key": "other.key", "missing-key": "missing.key"}
+    plays = [{"name": case_id, "hosts": "all", "gather_facts": False,
+              "tasks": [{"name": "preflight", "ansible.builtin.include_role": {
+                  "name": "dcvkit.session_manager.%s" % role, "tasks_from": file_name,
+                  "apply": {"ignore_errors": True}},
+                  "vars": dict(base, dcv_gateway_certificate_src=str(tmp_path / "gw.pem"),
+                               dcv_gateway_private_key_src=str(tmp_path / key))}]}
+             for case_id, key in cases.items()]
+    results = run_plays(tmp_path, plays, ["testhost"])
+    failures = dict((case_id, [result.get("msg", "") for result in results[case_id] if result.get("failed")])
+                    for case_id in cases)
+    assert failures["good"] == []
+    assert failures["other-key"] == ["dcv_gateway_certificate_src: the first certificate does not belong to the "
+                                     "private key"]
+    assert failures["missing-key"][0].startswith("the input of dcv_gateway cannot be read: "
+                                                 "dcv_gateway_private_key_src: "), failures["missing-key"]
+    for secret in (key_pem, other_key):
+        assert secret.splitlines()[1] not in repr(results)

@@ -123,6 +123,17 @@ DESKTOP_CASES = [
      ["xfce4-session", "xfwm4", "xfce4-panel", "xfdesktop4", "xfce4-terminal", "dbus-x11"], "/etc/gdm3/custom.conf"),
 ]
 
+# (id, inputs, {path under /etc/dcv-connection-gateway/certs: secret}): each TLS file the gateway role declares is
+# the gateway user's alone (0600), whichever inputs add it
+CERTS = "/etc/dcv-connection-gateway/certs/"
+GATEWAY_TLS_CASES = [
+    ("gateway-tls-ca-issued", {}, {}),
+    ("gateway-tls-client-auth", {"dcv_gateway_client_auth": True}, {"broker-client.pem": False, "broker-client.key": True}),
+    ("gateway-tls-own-certificate", {"dcv_gateway_client_auth": True, "dcv_gateway_certificate_src": "/own/gw.pem",
+                                     "dcv_gateway_private_key_src": "/own/gw.key"},
+     {"broker-client.pem": False, "broker-client.key": True, "ca.pem": False, "gateway.pem": False, "gateway.key": True}),
+]
+
 JAVA_PREFLIGHT = ["Check the form of dcv_broker_java_home", "Look for the Java 11 home on the host when the role installs no Java",
                   "Choose the broker's Java home (broker-java-home)",
                   "Refuse a broker without a Java home when the role installs none"]
@@ -187,6 +198,13 @@ def outcomes(tmp_path_factory):
                                      role_file("dcv_gateway", "defaults", "main.yml"),
                                      role_file("dcv_gateway", "vars", "main.yml"), inputs_file],
                       "tasks": [{"name": "ports", "ansible.builtin.debug": {"var": "dcv_gateway_firewall_ports"}}]})
+    for case_id, inputs, _expected in GATEWAY_TLS_CASES:
+        inputs_file = _write_yaml(tmp / ("%s.yml" % case_id), dict(inputs, dcv_wiring=FRONTEND, dcv_ca_path="/ca"))
+        plays.append({"name": case_id, "hosts": HOST, "gather_facts": False,
+                      "vars_files": [role_file("dcv_common", "defaults", "main.yml"),
+                                     role_file("dcv_gateway", "defaults", "main.yml"),
+                                     role_file("dcv_gateway", "vars", "main.yml"), inputs_file],
+                      "tasks": [{"name": "declared", "ansible.builtin.debug": {"var": "_dcv_gateway_tls_files"}}]})
     template = role_file("dcv_broker", "templates", "session-manager-broker.properties.j2")
     for case_id, case_wiring, inputs, _present, _absent in BROKER_CASES:
         inputs_file = _write_yaml(tmp / ("%s.yml" % case_id),
@@ -235,6 +253,19 @@ def test_gateway_firewall_ports(outcomes, case):
     result = outcomes[0][case_id][0]
     assert not result.get("failed"), result
     assert result["dcv_gateway_firewall_ports"] == expected
+
+
+@pytest.mark.parametrize("case", GATEWAY_TLS_CASES, ids=[case[0] for case in GATEWAY_TLS_CASES])
+def test_gateway_tls_files_are_the_gateway_users_alone(outcomes, case):
+    case_id, _inputs, expected = case
+    result = outcomes[0][case_id][0]
+    assert not result.get("failed"), result
+    declared = dict((entry["path"], entry) for entry in result["_dcv_gateway_tls_files"])
+    assert sorted(declared) == sorted(CERTS + name for name in expected)
+    for name, secret in expected.items():
+        entry = declared[CERTS + name]
+        assert (entry["owner"], entry["group"], entry["mode"]) == ("dcvcgw", "dcvcgw", "0600"), entry
+        assert bool(entry.get("secret")) == secret, entry
 
 
 @pytest.mark.parametrize("case", BROKER_CASES, ids=[case[0] for case in BROKER_CASES])

@@ -153,6 +153,7 @@ def test_a_link_becomes_a_regular_file(tmp_path):
     ([dict(path="/x/a", state="directory", content="")], "/x/a has state directory and content"),
     ([dict(path="/x/a", content="", mode="rw-r--r--")], "give an octal string"),
     ([dict(path="/x/a", content=""), dict(path="/x/a", state="absent")], "/x/a is listed twice"),
+    ([dict(path="/x/key.pem", content="k", secret=True)], "/x/key.pem is secret and has no mode"),
 ])
 def test_bad_declarations_are_refused_naming_the_path(files, message):
     problems = "; ".join(entry_problems(files))
