@@ -24,6 +24,8 @@ description:
   - Runs on the broker host as root (C(become=true)).
 author:
   - dcvkit contributors (@dcvkit)
+extends_documentation_fragment:
+  - dcvkit.session_manager.broker_cli
 attributes:
   check_mode:
     support: full
@@ -50,11 +52,6 @@ options:
       - Defaults to C(/etc/dcv-session-manager-broker/api-client-NAME.json).
       - Its directory must exist; the module does not create it.
     type: path
-  broker_cli:
-    description:
-      - The broker CLI. A bare name is looked up on E(PATH) and in the usual system directories.
-    type: str
-    default: dcv-session-manager-broker
   verify_registration:
     description:
       - Ask the broker (C(describe-api-clients)) whether the stored client is still active and register a new
@@ -131,6 +128,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_cli
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_cli import find_cli
+
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_credentials import (
     CredentialsError,
     default_path,
@@ -143,8 +143,6 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_cred
     repair_file,
     write_file,
 )
-
-_SYSTEM_DIRECTORIES = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/share/dcv-session-manager-broker/bin']
 
 
 class BrokerCli(object):
@@ -180,15 +178,6 @@ class BrokerCli(object):
 
     def unregister(self, client_id):
         self.run('unregister-api-client', '--client-id', client_id)
-
-
-def find_cli(module):
-    executable = module.params['broker_cli']
-    if os.path.sep in executable:
-        if not os.access(executable, os.X_OK):
-            module.fail_json(msg='broker_cli %s is not an executable file' % executable)
-        return executable
-    return module.get_bin_path(executable, required=True, opt_dirs=_SYSTEM_DIRECTORIES)
 
 
 def load_stored(module, path):
@@ -274,7 +263,7 @@ def main():
             name=dict(type='str', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             path=dict(type='path'),
-            broker_cli=dict(type='str', default='dcv-session-manager-broker'),
+            **broker_cli.ARGUMENT_SPEC,
             verify_registration=dict(type='bool', default=True),
         ),
         supports_check_mode=True,

@@ -24,6 +24,8 @@ description:
   - Runs on the broker host as root (C(become=true)); the broker must be running (the CLI talks to it).
 author:
   - dcvkit contributors (@dcvkit)
+extends_documentation_fragment:
+  - dcvkit.session_manager.broker_cli
 attributes:
   check_mode:
     support: full
@@ -41,11 +43,6 @@ options:
     type: list
     elements: dict
     required: true
-  broker_cli:
-    description:
-      - The broker CLI. A bare name is looked up on E(PATH) and in the usual system directories.
-    type: str
-    default: dcv-session-manager-broker
   tmp_dir:
     description:
       - Directory for the short-lived mappings file the CLI reads. Defaults to the system's temporary directory.
@@ -98,6 +95,9 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_cli
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_cli import find_cli
+
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_dns_mappings import (
     MappingsError,
     loaded_count,
@@ -107,17 +107,6 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_dns_
     same,
     write_temporary,
 )
-
-_SYSTEM_DIRECTORIES = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/share/dcv-session-manager-broker/bin']
-
-
-def find_cli(module):
-    executable = module.params['broker_cli']
-    if os.path.sep in executable:
-        if not os.access(executable, os.X_OK):
-            module.fail_json(msg='broker_cli %s is not an executable file' % executable)
-        return executable
-    return module.get_bin_path(executable, required=True, opt_dirs=_SYSTEM_DIRECTORIES)
 
 
 def run_cli(module, cli, *arguments):
@@ -160,7 +149,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             mappings=dict(type='list', elements='dict', required=True),
-            broker_cli=dict(type='str', default='dcv-session-manager-broker'),
+            **broker_cli.ARGUMENT_SPEC,
             tmp_dir=dict(type='path'),
         ),
         supports_check_mode=True,
