@@ -12,8 +12,9 @@
 #
 #   benchmarks/fleet.sh converge N
 #     Lab containers (benchmarks/stack/containers.sh, like benchmarks/stack.sh): host A (broker + gateway) and N
-#     fresh DCV-server containers; converges site.yml, then re-runs it, and prints the wall times and, per host,
-#     the tasks that executed a module (benchmarks/callback_plugins/module_count.py). Needs podman and the lab
+#     fresh DCV-server containers; converges site.yml, then re-runs it, and prints for each run the wall time, the
+#     control node's CPU time, the machine's busy CPU time and the floor it sets (that CPU time over the cores), and,
+#     per host, the tasks that executed a module (benchmarks/callback_plugins/module_count.py). Needs podman and the lab
 #     images (make setup); uses containers dcvkit-fleet-* and removes them at the end.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -105,8 +106,24 @@ print('growth %s -> %s hosts: wall %.1fx, CPU %.1fx (linear: %.0fx)'
 }
 
 # ---- converge N: lab containers ----------------------------------------------------------------------------------
+# CPU seconds this machine's cores spent busy since boot (user, nice, system, irq, softirq, steal)
+busy_seconds() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {printf "%.1f\n", ($2 + $3 + $4 + $7 + $8 + $9) / hz}' /proc/stat; }
+
+# LABEL LOG: runs site.yml on the fleet; prints "wall control-node-CPU machine-CPU floor" (seconds), where the
+# control node's CPU is ansible-playbook's and its workers' (podman exec included), and the floor is the machine's
+# busy CPU time over its cores
+measured() {
+  local label=$1 log=$2 before after wall cpu rc
+  before=$(busy_seconds)
+  read -r wall cpu rc < <(python3 "$here/fleet/generate.py" run "$log" ansible-playbook -i "$work/fleet.yml" site.yml)
+  after=$(busy_seconds)
+  if [ "$rc" != 0 ]; then echo "FAILED: $label (log $log)" >&2; tail -30 "$log" >&2; exit 1; fi
+  python3 -c "import sys; busy = float(sys.argv[3]) - float(sys.argv[2]); \
+print('%s %s %.1f %.1f' % (sys.argv[1], sys.argv[4], busy, busy / int(sys.argv[5])))" "$wall" "$before" "$after" "$cpu" "$(nproc)"
+}
+
 converge() {
-  local count=${1:?usage: benchmarks/fleet.sh converge N} names=() i first again
+  local count=${1:?usage: benchmarks/fleet.sh converge N} names=() i
   network=dcvkit-fleet-net
   bench_prefix=dcvkit-fleet
   work=$(mktemp -d /tmp/dcvkit-fleet-converge.XXXXXX)
@@ -124,15 +141,20 @@ converge() {
   wait_booted "$bench_prefix-a" "${names[@]}"
   inventory "$work/fleet.yml" "${names[@]}"
 
-  first=$(DCVKIT_COUNT_MODULES_FILE="$work/first.json" \
-    timed "converge" "$work/first.log" ansible-playbook -i "$work/fleet.yml" site.yml)
-  again=$(DCVKIT_COUNT_MODULES_FILE="$work/again.json" \
-    timed "re-run" "$work/again.log" ansible-playbook -i "$work/fleet.yml" site.yml)
+  local first_row again_row first again
+  first_row=$(DCVKIT_COUNT_MODULES_FILE="$work/first.json" measured "converge" "$work/first.log")
+  again_row=$(DCVKIT_COUNT_MODULES_FILE="$work/again.json" measured "re-run" "$work/again.log")
+  read -r -a first <<<"$first_row"
+  read -r -a again <<<"$again_row"
 
   echo
   machine
-  printf '%-34s %8s\n' "converge (1 + $count hosts)" "${first} s"
-  printf '%-34s %8s\n' "no-change re-run (changed=$(changed_total "$work/again.log"))" "${again} s"
+  # Every container runs on this machine: its cores are shared by the control node, podman and every host's own
+  # work (package installs), so a run cannot take less than the machine's busy CPU time over its cores (the floor).
+  # Real hosts bring their own CPUs; then only the control node's share is common to all of them.
+  printf '%-34s %8s %18s %14s %9s\n' "" "wall s" "control node CPU s" "machine CPU s" "floor s"
+  printf '%-34s %8s %18s %14s %9s\n' "converge (1 + $count hosts)" "${first[@]}"
+  printf '%-34s %8s %18s %14s %9s\n' "no-change re-run (changed=$(changed_total "$work/again.log"))" "${again[@]}"
   echo
   echo "converge:"; sed -n '/MODULE EXECUTIONS PER HOST/,$p' "$work/first.log" | tail -n +2
   echo
