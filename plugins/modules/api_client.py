@@ -129,7 +129,6 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_cli
-from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_cli import find_cli
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_credentials import (
     CredentialsError,
@@ -273,7 +272,7 @@ def main():
     if os.geteuid() != 0:
         module.fail_json(msg='api_client must run as root (become: true): the broker CLI and the '
                              'root-only credentials file need it')
-    cli = BrokerCli(module, find_cli(module))
+    cli = BrokerCli(module, broker_cli.find_cli(module))
     result = dict(changed=False, client_name=name, client_id='', client_secret='', path=path,
                   registered=False, unregistered=[])
     if module.params['state'] == 'present':

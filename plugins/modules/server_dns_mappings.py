@@ -96,7 +96,6 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_cli
-from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_cli import find_cli
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_dns_mappings import (
     MappingsError,
@@ -160,7 +159,7 @@ def main():
         module.fail_json(msg='mappings cannot be registered: %s' % '; '.join(found))
     if os.geteuid() != 0:
         module.fail_json(msg='server_dns_mappings must run as root (become: true): the broker CLI needs it')
-    cli = find_cli(module)
+    cli = broker_cli.find_cli(module)
     previous = ordered(described(module, cli))
     after = ordered(wanted)
     result = dict(changed=False, registered=False, previous=previous, mappings=after)
