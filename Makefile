@@ -9,7 +9,7 @@ SCENARIO ?=
 help:
 	@echo "make test      set up this machine, then lint, sanity, unit tests and every molecule scenario"
 	@echo "make lab       set up this machine, then deploy site.yml to the local two-container lab"
-	@echo "make test-extended  the whole-stack scenario with its fault table and check/diff and tag tests (long)"
+	@echo "make test-extended  the whole-stack scenario with its check/diff and tag tests too (long)"
 	@echo "make setup     only the setup (apt packages, podman settings, images, .venv, stand-in packages)"
 	@echo "stages:        make yamllint | ansible-lint | lint | sanity | unit | lab-test | molecule [SCENARIO=name]"
 	@echo "make build     ansible-galaxy collection build into dist/"
@@ -24,14 +24,16 @@ setup:
 	@if [ -x tests/standins/build-rpms.sh ]; then bash tests/standins/build-rpms.sh; fi
 	@bash scripts/podman-check.sh
 
-# The verify scenario, the longest (its session tests wait on the expiry timer's minutes), runs in the background
-# beside the lab stage and the other scenarios: it has containers and a network of its own.
+# The two longest scenarios, verify (its session tests wait on the expiry timer's minutes) and default (the whole
+# stack and its fault table), run in the background from the start, beside the checks, the lab stage and the other
+# scenarios: each has containers and a network of its own, and the scenarios mostly wait rather than compute.
+BACKGROUND_SCENARIOS := verify default
 test: setup
-	@bash scripts/stages.sh yamllint ansible-lint sanity unit bg:molecule:verify lab-test \
-	  $(addprefix molecule:,$(filter-out verify,$(SCENARIOS)))
+	@bash scripts/stages.sh $(addprefix bg:molecule:,$(filter $(BACKGROUND_SCENARIOS),$(SCENARIOS))) \
+	  yamllint ansible-lint sanity unit lab-test $(addprefix molecule:,$(filter-out $(BACKGROUND_SCENARIOS),$(SCENARIOS)))
 
-# The whole-stack fault table re-runs site.yml per case: longer than CI's budget on two cores. (The bad-input table,
-# which stops every run in the preflight, is part of make test.)
+# The whole-stack check/diff and tag tests re-run site.yml several times each: longer than CI's budget on two cores.
+# (The fault table and the bad-input table are part of make test.)
 test-extended: setup
 	@DCVKIT_EXTENDED_TESTS=1 bash scripts/stages.sh molecule:default
 

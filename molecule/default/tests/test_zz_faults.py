@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
-"""Faults, each healed by one re-run of site.yml and proven by the end-to-end check.
+"""Faults, healed by a re-run of site.yml and proven by the end-to-end check.
 
-Slow (one site.yml run or more per case): kept in this one module, which sorts last so it runs once after
-the quick checks. Each case leaves the stack healthy for the next one."""
+Slow (site.yml runs): kept in this one module, which sorts last so it runs once after the quick checks. Faults
+that do not touch each other share one healing run: the run heals all of them or the test names what it left.
+Each run leaves the stack healthy for the next one."""
 
 import datetime
 import json
@@ -16,11 +17,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 import stack
-
-# Extended whole-stack tests: each case runs site.yml again, so together they take longer than CI's budget on
-# two cores. `make test-extended` runs them (DCVKIT_EXTENDED_TESTS=1); `make test` reports them as skipped.
-pytestmark = pytest.mark.skipif(os.environ.get("DCVKIT_EXTENDED_TESTS") != "1",
-                                reason="extended whole-stack test: run with make test-extended")
 
 testinfra_hosts = ["podman://" + stack.A_NAME]
 
@@ -37,30 +33,6 @@ def starts_since(name, service, since):
     """How many times systemd started the unit since the epoch second `since` (journal of the container)."""
     out = stack.HOSTS[name].run("journalctl -q -u %s --since @%d -o cat | grep -c '^Started' || true" % (service, since))
     return int(out.stdout.strip() or 0)
-
-
-def test_deleted_certificate_is_reissued():
-    stack.A.check_output("rm -f /etc/dcv-connection-gateway/certs/gateway.pem")
-    stack.B.check_output("rm -f /etc/dcv/dcv.pem")
-    output = heal_and_check("fault-deleted-cert")
-    assert "changed: [default-b]" in output and "changed: [default-a]" in output
-    assert stack.A.file("/etc/dcv-connection-gateway/certs/gateway.pem").is_file
-    assert stack.B.file("/etc/dcv/dcv.pem").is_file
-
-
-def test_corrupted_gateway_config_is_restored():
-    path = "/etc/dcv-connection-gateway/dcv-connection-gateway.conf"
-    good = stack.A.file(path).content_string
-    stack.A.check_output("printf '[gateway\\nweb-listen-endpoints = { broken\\n' > %s" % path)
-    heal_and_check("fault-gateway-config")
-    assert stack.A.file(path).content_string == good
-
-
-def test_stopped_broker_is_started():
-    stack.A.check_output("systemctl stop dcv-session-manager-broker")
-    assert not stack.A.service("dcv-session-manager-broker").is_running
-    heal_and_check("fault-stopped-broker")
-    assert stack.A.service("dcv-session-manager-broker").is_running
 
 
 def _issue_expired(cert_pem, ca_dir):
@@ -80,18 +52,57 @@ def _issue_expired(cert_pem, ca_dir):
     return builder.sign(ca_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM).decode()
 
 
-def test_expired_host_certificate_is_reissued():
+GATEWAY_CONFIG = "/etc/dcv-connection-gateway/dcv-connection-gateway.conf"
+
+
+@pytest.fixture(scope="module")
+def healed_at_once():
+    """An expired DCV server certificate (first shown to break the gateway's strict hop to the DCV server), then a
+    deleted gateway certificate, a gateway configuration that does not parse and a stopped broker; one site.yml run.
+    Returns what the checks need."""
     expired = _issue_expired(stack.B.file("/etc/dcv/dcv.pem").content_string, stack.ca_dir())
     stack.B.check_output("cat > /etc/dcv/dcv.pem <<'EOF'\n%sEOF\nsystemctl restart dcvserver" % expired)
-    # the fault is real: the gateway's strict hop to the DCV server now fails on the expired certificate
     api = stack.Api("fault-expired")
     session_id = api.ready_session("fault-expired-before")
     status, route = stack.connect(session_id, api.connection_token(session_id))
+    good_config = stack.A.file(GATEWAY_CONFIG).content_string
+    stack.A.check_output("rm -f /etc/dcv-connection-gateway/certs/gateway.pem")
+    stack.A.check_output("printf '[gateway\\nweb-listen-endpoints = { broken\\n' > %s" % GATEWAY_CONFIG)
+    stack.A.check_output("systemctl stop dcv-session-manager-broker")
+    broken = {"expired route": (status, route), "gateway config": stack.A.file(GATEWAY_CONFIG).content_string,
+              "broker running": stack.A.service("dcv-session-manager-broker").is_running}
+    output = heal_and_check("faults-at-once")
+    return broken, good_config, output
+
+
+def test_the_faults_are_real_before_the_run(healed_at_once):
+    broken, good_config, _output = healed_at_once
+    # the gateway's strict hop to the DCV server fails on the expired certificate
+    status, route = broken["expired route"]
     assert status == 502 and route["FailedHop"] == "dcv-server", route
-    output = heal_and_check("fault-expired-after")
-    assert "changed: [default-b]" in output
+    assert broken["gateway config"] != good_config and not broken["broker running"]
+
+
+def test_one_run_changes_both_hosts(healed_at_once):
+    output = healed_at_once[2]
+    assert "changed: [default-b]" in output and "changed: [default-a]" in output
+
+
+def test_a_deleted_gateway_certificate_is_reissued(healed_at_once):
+    assert stack.A.file("/etc/dcv-connection-gateway/certs/gateway.pem").is_file
+
+
+def test_an_expired_host_certificate_is_reissued(healed_at_once):
     fresh = x509.load_pem_x509_certificate(stack.B.file("/etc/dcv/dcv.pem").content)
     assert fresh.not_valid_after > datetime.datetime.utcnow() + datetime.timedelta(days=300)
+
+
+def test_a_corrupted_gateway_config_is_restored(healed_at_once):
+    assert stack.A.file(GATEWAY_CONFIG).content_string == healed_at_once[1]
+
+
+def test_a_stopped_broker_is_started(healed_at_once):
+    assert stack.A.service("dcv-session-manager-broker").is_running
 
 
 CERT_FILES = {
@@ -111,37 +122,102 @@ def _content_only(snapshot_text):
     return sorted(line for line in snapshot_text.splitlines() if len(line.split()) == 2)
 
 
-def test_rotated_ca_reissues_every_certificate_and_restarts_every_service_once():
+@pytest.fixture(scope="module")
+def rotated_under_vvv():
+    """A rotated CA (a new CA key and certificate; the generated passwords in secrets/ stay) and the files that hold
+    secrets removed, so every secret-bearing task does its work, healed by one site.yml run at -vvv. Returns the
+    snapshots before and after, the epoch second the run started after, the old CA, the run's output, its log and the
+    secrets the stack holds right after it."""
     ca_dir = stack.ca_dir()
     with open(os.path.join(ca_dir, "ca.pem")) as handle:
         old_ca = handle.read()
     before = {name: stack.snapshot(name) for name in stack.HOSTS}
     since = int(stack.A.check_output("date +%s")) + 1
     time.sleep(1.5)
-    # rotation = a new CA key and certificate; the generated passwords (secrets/) stay
     for name in ("ca.pem", "ca.key"):
         os.rename(os.path.join(ca_dir, name), os.path.join(ca_dir, name + ".rotated-%d" % since))
-    heal_and_check("fault-rotated-ca")
-    with open(os.path.join(ca_dir, "ca.pem")) as handle:
-        assert handle.read() != old_ca
+    stack.A.check_output("rm -f /etc/dcv-session-manager-broker/tls/*.p12 "
+                         "/etc/dcv-session-manager-broker/session-manager-broker.properties "
+                         "/etc/dcv-connection-gateway/certs/gateway.pem")
+    stack.B.check_output("rm -f /etc/dcv/dcv.pem /etc/dcv-session-manager-agent/agent.conf")
+    rc, output = stack.run_site(options=["-vvv"])
+    log = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "site-vvv.log")
+    with open(log, "w") as handle:
+        handle.write(output)
+    assert rc == 0, output[-4000:]
+    stack.assert_converged(output)
+    stack.end_to_end(label="fault-rotated-ca-vvv")
+    after = {name: stack.snapshot(name) for name in stack.HOSTS}
+    return {"before": before, "after": after, "since": since, "old CA": old_ca, "output": output, "log": log,
+            "secrets": _secrets()}
+
+
+def test_rotated_ca_restarts_every_service_once(rotated_under_vvv):
+    with open(os.path.join(stack.ca_dir(), "ca.pem")) as handle:
+        assert handle.read() != rotated_under_vvv["old CA"]
     for name, services in stack.SERVICES.items():
         for service in services:
-            assert starts_since(name, service, since) == 1, (name, service)
-    after = {name: stack.snapshot(name) for name in stack.HOSTS}
+            assert starts_since(name, service, rotated_under_vvv["since"]) == 1, (name, service)
+
+
+def test_rotated_ca_reissues_every_certificate_and_nothing_else(rotated_under_vvv):
+    before, after = rotated_under_vvv["before"], rotated_under_vvv["after"]
     for name in stack.HOSTS:
         # every certificate changed ...
         old_certs = {l for l in before[name].splitlines() if any(p in l for p in CERT_FILES[name]) and len(l.split()) == 2}
         new_certs = {l for l in after[name].splitlines() if any(p in l for p in CERT_FILES[name]) and len(l.split()) == 2}
         changed_paths = {l.split()[1] for l in old_certs - new_certs}
         assert any(p.endswith(".pem") or p.endswith(".p12") for p in changed_paths), (name, changed_paths)
-        # ... and nothing else did
+        # ... and nothing else did: the removed configuration files came back with the content they had
         assert _content_only("\n".join(_config_lines(before[name], name))) == \
             _content_only("\n".join(_config_lines(after[name], name))), name
     # every host certificate now chains to the new CA
+    with open(os.path.join(stack.ca_dir(), "ca.pem")) as handle:
+        new_ca = handle.read()
     for target, path in ((stack.A, "/etc/dcv-session-manager-broker/tls/broker.pem"),
                          (stack.A, "/etc/dcv-connection-gateway/certs/gateway.pem"), (stack.B, "/etc/dcv/dcv.pem")):
-        assert target.run("openssl verify -CAfile /dev/stdin %s <<'EOF'\n%sEOF" % (
-            path, open(os.path.join(ca_dir, "ca.pem")).read())).rc == 0, path
+        assert target.run("openssl verify -CAfile /dev/stdin %s <<'EOF'\n%sEOF" % (path, new_ca)).rc == 0, path
+
+
+def _secrets():
+    """Every secret the stack holds, read from where it lives, with a label for the failure message."""
+    found = {}
+    secrets_dir = os.path.join(stack.ca_dir(), "secrets")
+    for name in os.listdir(secrets_dir):
+        with open(os.path.join(secrets_dir, name)) as handle:
+            found["password " + name] = handle.read().strip()
+    with open(os.path.join(stack.ca_dir(), "ca.key")) as handle:
+        found["CA key"] = handle.read()
+    for target, path in ((stack.A, "/etc/dcv-session-manager-broker/tls/broker.key"),
+                         (stack.A, "/etc/dcv-connection-gateway/certs/gateway.key"), (stack.B, "/etc/dcv/dcv.key")):
+        found["private key " + path] = target.file(path).content_string
+    for line in stack.A.file("/etc/dcv-session-manager-broker/session-manager-broker.properties").content_string.splitlines():
+        key, _sep, value = line.partition("=")
+        if key.strip().endswith(("-pass", "password")) and value.strip():
+            found["property " + key.strip()] = value.strip()
+    # API client secrets stored on the broker host (session.yml's api_client), if any exist
+    for path in stack.A.run("ls /etc/dcv-session-manager-broker/api-client-*.json 2>/dev/null").stdout.split():
+        data = json.loads(stack.A.file(path).content_string)
+        for key, value in data.items():
+            if "secret" in key or "password" in key:
+                found["API secret " + path] = value
+    return found
+
+
+def _fragments(secret):
+    """What would give a secret away: the value itself, and each base64 line of PEM key material."""
+    if "-----BEGIN" in secret:
+        return [line for line in secret.splitlines() if line and not line.startswith("-----")]
+    return [secret]
+
+
+def test_no_secret_in_verbose_output(rotated_under_vvv):
+    output, log, secrets = rotated_under_vvv["output"], rotated_under_vvv["log"], rotated_under_vvv["secrets"]
+    assert any(label.startswith("password") for label in secrets) and any("private key" in l for l in secrets)
+    for label, secret in secrets.items():
+        for fragment in _fragments(secret):
+            assert len(fragment) >= 16, label  # too short to search for safely: a weak secret is its own bug
+            assert fragment not in output, "%s appears in the -vvv output (%s)" % (label, log)
 
 
 def test_rerun_after_a_host_lost_mid_run_finishes_the_job():
@@ -177,58 +253,6 @@ def test_rerun_after_a_host_lost_mid_run_finishes_the_job():
     subprocess.run(["ansible-playbook", "-i", stack.inventory(), prepare], check=True, capture_output=True, env=env)
     heal_and_check("fault-partial-run")
     assert stack.B.file("/etc/dcv-session-manager-agent/agent.conf").is_file
-
-
-def _secrets():
-    """Every secret the stack holds, read from where it lives, with a label for the failure message."""
-    found = {}
-    secrets_dir = os.path.join(stack.ca_dir(), "secrets")
-    for name in os.listdir(secrets_dir):
-        with open(os.path.join(secrets_dir, name)) as handle:
-            found["password " + name] = handle.read().strip()
-    with open(os.path.join(stack.ca_dir(), "ca.key")) as handle:
-        found["CA key"] = handle.read()
-    for target, path in ((stack.A, "/etc/dcv-session-manager-broker/tls/broker.key"),
-                         (stack.A, "/etc/dcv-connection-gateway/certs/gateway.key"), (stack.B, "/etc/dcv/dcv.key")):
-        found["private key " + path] = target.file(path).content_string
-    for line in stack.A.file("/etc/dcv-session-manager-broker/session-manager-broker.properties").content_string.splitlines():
-        key, _sep, value = line.partition("=")
-        if key.strip().endswith(("-pass", "password")) and value.strip():
-            found["property " + key.strip()] = value.strip()
-    # API client secrets stored on the broker host (session.yml's api_client), if any exist
-    for path in stack.A.run("ls /etc/dcv-session-manager-broker/api-client-*.json 2>/dev/null").stdout.split():
-        data = json.loads(stack.A.file(path).content_string)
-        for key, value in data.items():
-            if "secret" in key or "password" in key:
-                found["API secret " + path] = value
-    return found
-
-
-def _fragments(secret):
-    """What would give a secret away: the value itself, and each base64 line of PEM key material."""
-    if "-----BEGIN" in secret:
-        return [line for line in secret.splitlines() if line and not line.startswith("-----")]
-    return [secret]
-
-
-def test_no_secret_in_verbose_output():
-    # make every secret-bearing task do its work: key stores, properties, certificates on both hosts
-    stack.A.check_output("rm -f /etc/dcv-session-manager-broker/tls/broker.p12 /etc/dcv-session-manager-broker/tls/*.p12 "
-                         "/etc/dcv-session-manager-broker/session-manager-broker.properties "
-                         "/etc/dcv-connection-gateway/certs/gateway.pem")
-    stack.B.check_output("rm -f /etc/dcv/dcv.pem /etc/dcv-session-manager-agent/agent.conf")
-    rc, output = stack.run_site(options=["-vvv"])
-    log = os.path.join(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"], "site-vvv.log")
-    with open(log, "w") as handle:
-        handle.write(output)
-    assert rc == 0, output[-4000:]
-    secrets = _secrets()
-    assert any(label.startswith("password") for label in secrets) and any("private key" in l for l in secrets)
-    for label, secret in secrets.items():
-        for fragment in _fragments(secret):
-            assert len(fragment) >= 16, label  # too short to search for safely: a weak secret is its own bug
-            assert fragment not in output, "%s appears in the -vvv output (%s)" % (label, log)
-    stack.end_to_end(label="after-vvv")
 
 
 def test_idempotent_after_all_faults():
