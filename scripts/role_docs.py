@@ -49,23 +49,32 @@ def _description(spec):
     return " ".join(text) if isinstance(text, list) else text
 
 
-def table(specs_path):
-    """The generated block (markers included) for the main entry point of one argument_specs.yml."""
-    with open(specs_path) as handle:
-        specs = yaml.safe_load(handle) or {}
-    try:
-        options = specs["argument_specs"]["main"]["options"]
-    except (KeyError, TypeError):
-        raise RoleDocsError("%s has no argument_specs.main.options" % specs_path)
-    lines = [
-        BEGIN,
-        "| variable | type | default | choices | description |",
-        "|---|---|---|---|---|",
-    ]
+def _options_table(options):
+    lines = ["| variable | type | default | choices | description |", "|---|---|---|---|---|"]
     for name, spec in options.items():
         default = _code(spec["default"]) if "default" in spec else "computed (see description)"
         choices = ", ".join(_code(choice) for choice in spec.get("choices", []))
         lines.append("| `%s` | %s | %s | %s | %s |" % (name, _type(spec), default, choices, _cell(_description(spec))))
+    return lines
+
+
+def table(specs_path):
+    """The generated block (markers included) of one argument_specs.yml: the main entry point's variables, then
+    each other entry point (include_role tasks_from) with its own."""
+    with open(specs_path) as handle:
+        specs = yaml.safe_load(handle) or {}
+    try:
+        entry_points = specs["argument_specs"]
+        options = entry_points["main"]["options"]
+    except (KeyError, TypeError):
+        raise RoleDocsError("%s has no argument_specs.main.options" % specs_path)
+    lines = [BEGIN] + _options_table(options)
+    for name, entry_point in entry_points.items():
+        if name == "main":
+            continue
+        heading = "Entry point `tasks_from: %s`: %s." % (name, entry_point["short_description"])
+        lines += ["", "%s %s" % (heading, _cell(_description(entry_point))), ""]
+        lines += _options_table(entry_point.get("options") or {})
     lines.append(END)
     return "\n".join(lines)
 

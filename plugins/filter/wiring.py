@@ -17,34 +17,14 @@ try:
 except ImportError:  # pragma: no cover - only outside ansible
     AnsibleFilterError = AnsibleError = ValueError
 
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PORTS
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names import is_ip_address
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.pki_names import is_dns_name as _pki_is_dns_name
 
-# (variable, component, default) for every port the stack listens on. The broker client default
-# depends on whether a gateway shares the host, see _port_defaults.
-PORT_VARIABLES = (
-    ("dcv_broker_client_port", "broker", "broker client/API port"),
-    ("dcv_broker_agent_port", "broker", "broker agent port"),
-    ("dcv_broker_gateway_port", "broker", "broker gateway (session resolver) port"),
-    ("dcv_broker_cluster_port", "broker", "broker-to-broker port"),
-    ("dcv_broker_cli_port", "broker", "broker CLI port"),
-    ("dcv_broker_discovery_port", "broker", "broker-to-broker discovery port"),
-    ("dcv_gateway_web_port", "gateway", "gateway web port"),
-    ("dcv_gateway_health_port", "gateway", "gateway health-check port"),
-    ("dcv_server_web_port", "server", "DCV server web port"),
-)
-
-PORT_DEFAULTS = {
-    "dcv_broker_client_port": 8443,
-    "dcv_broker_agent_port": 8445,
-    "dcv_broker_gateway_port": 8447,
-    "dcv_broker_cluster_port": 47100,
-    "dcv_broker_cli_port": 47200,
-    "dcv_broker_discovery_port": 47500,
-    "dcv_gateway_web_port": 8443,
-    "dcv_gateway_health_port": 8989,
-    "dcv_server_web_port": 8443,
-}
+# (variable, component, label) for every port the stack listens on, and each one's default (the product facts). The
+# broker client default depends on whether a gateway shares the host, see _port_defaults.
+PORT_VARIABLES = tuple((variable, component, label) for variable, component, label, _default, _key in PORTS)
+PORT_DEFAULTS = dict((variable, default) for variable, _component, _label, default, _key in PORTS)
 
 # Where a gateway shares the host, 8443 belongs to the gateway (browsers expect it there).
 BROKER_CLIENT_PORT_BESIDE_GATEWAY = 8448

@@ -17,7 +17,9 @@ import os
 import re
 import tempfile
 
-DEFAULT_DIRECTORY = '/etc/dcv-session-manager-broker'
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PRODUCTS
+
+DEFAULT_DIRECTORY = PRODUCTS['broker']['config_dir']
 FILE_MODE = 0o600
 
 _CLIENT_ID = re.compile(r'^\s*client-id\s*:\s*(\S+)\s*$', re.MULTILINE | re.IGNORECASE)

@@ -14,6 +14,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PORTS
+
 BROKER_KEYS = frozenset("""
 enable-authorization-server enable-authorization enable-agent-authorization session-manager-working-path
 client-to-broker-connector-https-port client-to-broker-connector-bind-host
@@ -48,13 +50,9 @@ BROKER_NONEXISTENT_KEYS = {
 }
 
 # Keys the role derives from the wiring or its own variables: one place for each fact.
-BROKER_MANAGED_KEYS = {
-    "client-to-broker-connector-https-port": "dcv_broker_client_port",
-    "agent-to-broker-connector-https-port": "dcv_broker_agent_port",
-    "gateway-to-broker-connector-https-port": "dcv_broker_gateway_port",
-    "broker-to-broker-port": "dcv_broker_cluster_port",
-    "cli-to-broker-port": "dcv_broker_cli_port",
-    "broker-to-broker-discovery-port": "dcv_broker_discovery_port",
+BROKER_MANAGED_KEYS = dict((key, variable) for variable, component, _label, _default, key in PORTS
+                           if component == "broker")
+BROKER_MANAGED_KEYS.update({
     "broker-to-broker-discovery-addresses": "the dcv_brokers group",
     "enable-gateway": "the dcv_gateways group",
     "enable-tls-client-auth-gateway": "dcv_gateway_client_auth",
@@ -86,7 +84,7 @@ BROKER_MANAGED_KEYS = {
     "jdbc-user": "dcv_broker_jdbc_user",
     "jdbc-password": "dcv_broker_jdbc_password",
     "connect-session-token-duration-minutes": "dcv_broker_connect_session_token_minutes",
-}
+})
 
 GATEWAY_KEYS = {
     "gateway": frozenset(["web-listen-endpoints", "quic-listen-endpoints", "cert-file", "cert-key-file"]),

@@ -19,18 +19,19 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_dns_
     MappingsError, parse_described)
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_config_formats import (
     ConfigFormatError, parse_toml)
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PRODUCTS
 
-BROKER_PROPERTIES = "/etc/dcv-session-manager-broker/session-manager-broker.properties"
-BROKER_CA = "/etc/dcv-session-manager-broker/tls/ca.pem"
-BROKER_UNIT = "dcv-session-manager-broker"
-BROKER_CLI = "dcv-session-manager-broker"
-GATEWAY_CONF = "/etc/dcv-connection-gateway/dcv-connection-gateway.conf"
-GATEWAY_UNIT = "dcv-connection-gateway"
-DCV_CONF = "/etc/dcv/dcv.conf"
-DCV_UNIT = "dcvserver"
-AGENT_CONF = "/etc/dcv-session-manager-agent/agent.conf"
-AGENT_LOG = "/var/log/dcv-session-manager-agent/agent.log"
-AGENT_UNIT = "dcv-session-manager-agent"
+BROKER_PROPERTIES = PRODUCTS["broker"]["config_file"]
+BROKER_CA = PRODUCTS["broker"]["tls_dir"] + "/ca.pem"
+BROKER_UNIT = PRODUCTS["broker"]["unit"]
+BROKER_CLI = PRODUCTS["broker"]["cli"]
+GATEWAY_CONF = PRODUCTS["gateway"]["config_file"]
+GATEWAY_UNIT = PRODUCTS["gateway"]["unit"]
+DCV_CONF = PRODUCTS["server"]["config_file"]
+DCV_UNIT = PRODUCTS["server"]["unit"]
+AGENT_CONF = PRODUCTS["agent"]["config_file"]
+AGENT_LOG = PRODUCTS["agent"]["log_file"]
+AGENT_UNIT = PRODUCTS["agent"]["unit"]
 
 UNITS = {"broker": [BROKER_UNIT], "gateway": [GATEWAY_UNIT], "server": [DCV_UNIT, AGENT_UNIT]}
 

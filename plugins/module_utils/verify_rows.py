@@ -18,6 +18,7 @@ import re
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import verify_live as L
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_catalog import (
     AGENT_KEYS, BROKER_KEYS, BROKER_NONEXISTENT_KEYS, GATEWAY_KEYS, GATEWAY_NONEXISTENT_KEYS, endpoint_port)
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PORTS, PRODUCTS
 
 RESOLVER_404 = "The requested combination of transport and sessionId does not exist"
 PROBE_SESSION = "dcvkit-verify-no-such-session"
@@ -572,17 +573,8 @@ def rows_client_api(host, hosts, wiring, broker_view):
                 % (wiring["broker_name"], wiring["broker_client_port"], L.BROKER_CA, extra))
 
 
-PORT_LABELS = {
-    "dcv_broker_client_port": ("client-to-broker-connector-https-port", L.BROKER_UNIT),
-    "dcv_broker_agent_port": ("agent-to-broker-connector-https-port", L.BROKER_UNIT),
-    "dcv_broker_gateway_port": ("gateway-to-broker-connector-https-port", L.BROKER_UNIT),
-    "dcv_broker_cluster_port": ("broker-to-broker-port", L.BROKER_UNIT),
-    "dcv_broker_cli_port": ("cli-to-broker-port", L.BROKER_UNIT),
-    "dcv_broker_discovery_port": ("broker-to-broker-discovery-port", L.BROKER_UNIT),
-    "dcv_gateway_web_port": ("[gateway] web-listen-endpoints", L.GATEWAY_UNIT),
-    "dcv_gateway_health_port": ("[health-check] port", L.GATEWAY_UNIT),
-    "dcv_server_web_port": ("[connectivity] web-port", L.DCV_UNIT),
-}
+# {port variable: (the setting that carries it, the unit that listens on it)}
+PORT_LABELS = dict((variable, (key, PRODUCTS[component]["unit"])) for variable, component, _label, _default, key in PORTS)
 
 
 def live_ports(live, components):

@@ -33,14 +33,20 @@ def test_readme_table_is_generated_from_the_spec(role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_table_has_one_row_per_option_with_its_choices(role):
+    """Every entry point's options, the main one first, each under its own heading line, in spec order."""
     with open(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml")) as handle:
-        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    rows = [line for line in role_docs.table(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml")).splitlines()
-            if line.startswith("| `")]
-    assert [row.split("`")[1] for row in rows] == list(options)
-    for row, spec in zip(rows, options.values()):
+        entry_points = yaml.safe_load(handle)["argument_specs"]
+    options = [(name, spec) for entry_point in ["main"] + sorted(set(entry_points) - {"main"}, key=list(entry_points).index)
+               for name, spec in (entry_points[entry_point].get("options") or {}).items()]
+    text = role_docs.table(os.path.join(ROLES_DIR, role, "meta", "argument_specs.yml"))
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert [row.split("`")[1] for row in rows] == [name for name, _spec in options]
+    for row, (_name, spec) in zip(rows, options):
         for choice in spec.get("choices", []):
             assert '`"%s"`' % choice in row
+    for entry_point in set(entry_points) - {"main"}:
+        assert "Entry point `tasks_from: %s`: %s." % (entry_point, entry_points[entry_point]["short_description"]) \
+            in text
 
 
 def _copy_role(tmp_path, role="dcv_agent"):
