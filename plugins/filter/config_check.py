@@ -41,6 +41,6 @@ class FilterModule(object):
             "dcv_agent_setting_problems": dcv_agent_setting_problems,
             "dcv_socket_address_problems": catalog.socket_address_problems,
             "dcv_ini_items": dcv_ini_items,
-            "dcv_ini_pending": formats.ini_pending,
+            "dcv_ini_merged": formats.ini_merged,
             "dcv_ini_settings_problems": dcv_ini_settings_problems,
         }

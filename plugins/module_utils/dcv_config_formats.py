@@ -299,3 +299,54 @@ def ini_pending(items, text):
         elif not present or parser.get(item["section"], item["option"]).strip() != str(item["value"]):
             pending.append(item)
     return pending
+
+
+_INI_SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$")
+
+
+def _ini_option(line, option, inactive=False):
+    """Whether LINE sets OPTION (``option=value``; with INACTIVE, a commented-out ``#option=value``)."""
+    text = line.strip()
+    if inactive:
+        if not text.startswith(("#", ";")):
+            return False
+        text = text.lstrip("#;").strip()
+    return text.partition("=")[1] == "=" and text.partition("=")[0].strip() == option
+
+
+def ini_merged(text, items):
+    """TEXT with the ini_file ITEMS ({section, option, value} or {section, option, state: absent}) that it does not
+    already satisfy applied as ini_file applies them (no_extra_spaces, exclusive): an active line of the option is
+    set (its other active lines go), else the vendor's commented-out line of it becomes the setting, else the option
+    is added at the end of its section (a missing section at the end of the file); an absent item's active lines go.
+    Every other line stays as it is, so a file that satisfies every item comes back unchanged."""
+    pending = ini_pending(items, text)
+    if not pending:
+        return text or ""
+    lines = (text or "").splitlines()
+    for item in pending:
+        section, option = item["section"], item["option"]
+        setting = None if item.get("state", "present") == "absent" else "%s=%s" % (option, item["value"])
+        start = next((i for i, line in enumerate(lines)
+                      if _INI_SECTION.match(line) and _INI_SECTION.match(line).group(1) == section), None)
+        if start is None:
+            if setting is not None:
+                lines += ([""] if lines and lines[-1].strip() else []) + ["[%s]" % section, setting]
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if _INI_SECTION.match(lines[i])), len(lines))
+        active = [i for i in range(start + 1, end) if _ini_option(lines[i], option)]
+        for i in reversed(active[1:] if setting is not None else active):
+            del lines[i]
+        if setting is None:
+            continue
+        if active:
+            lines[active[0]] = setting
+            continue
+        end = next((i for i in range(start + 1, len(lines)) if _INI_SECTION.match(lines[i])), len(lines))
+        inactive = [i for i in range(start + 1, end) if _ini_option(lines[i], option, inactive=True)]
+        if inactive:
+            lines[inactive[0]] = setting
+            continue
+        last = max([start] + [i for i in range(start + 1, end) if lines[i].strip()])
+        lines.insert(last + 1, setting)
+    return "\n".join(lines) + "\n"

@@ -120,7 +120,8 @@ def test_back_to_the_inventory_and_idempotent():
 # is read by its service only when it starts. {the task that owns the files: {path: (a wrong mode, the mode the role
 # sets)}}: one change per task, however many of its files it fixes
 MODE_FIXES = {
-    "Keep dcv.conf root-owned and world-readable (the server reads it as dcv)": {"/etc/dcv/dcv.conf": ("0600", 0o644)},
+    "Set the settings the role owns in dcv.conf (root-owned, world-readable; the server reads it as dcv)": {
+        "/etc/dcv/dcv.conf": ("0600", 0o644)},
     "Issue the server's TLS identity /etc/dcv/dcv.pem + dcv.key (names the gateway uses)": {
         "/etc/dcv/dcv.key": ("0640", 0o600)},
     "Install agent.conf and the tags files (and remove the tags files the inventory no longer lists)": {
