@@ -8,6 +8,9 @@ variables are the task's own. For the other hosts of ``hosts`` they are what Ans
 host: the variable manager's answer for (play, host, this task), so the role's defaults and vars, the inventory,
 facts and extra variables take their usual precedence, and templates are rendered in that host's context.
 
+A check may also hand back warnings, which Ansible prints as [WARNING]s (a broker property the collection does not
+know). No message, refusal or warning, shows the value of a variable the role's argument spec marks no_log.
+
 Why many hosts in one task: a fleet has hundreds of DCV servers, and every task costs each host of a play a turn of
 the strategy. site.yml's preflight checks every DCV server in one task on the control node (run_once) instead of a
 dozen tasks per host.
@@ -21,11 +24,13 @@ from collections.abc import Mapping
 
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_broker_names
-from ansible_collections.dcvkit.session_manager.plugins.module_utils.preflight import agent, common, gateway, server
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.preflight import (
+    agent, broker, common, gateway, server)
 
 try:  # ansible-core 2.19 renders only text it is told is a template
     from ansible.template import trust_as_template
@@ -38,15 +43,39 @@ _UNSET = object()
 FACTS = ("distribution", "distribution_version", "os_family")
 
 # the checks of each role, in the order a role's checks run (the dependency dcv_common first)
-CHECKS = {"dcv_common": common, "dcv_server": server, "dcv_agent": agent, "dcv_gateway": gateway}
+CHECKS = {"dcv_common": common, "dcv_server": server, "dcv_agent": agent, "dcv_gateway": gateway, "dcv_broker": broker}
 # the variable a role's tasks/main.yml reads to skip checks an earlier play of the run made
 CHECKED_FLAGS = {"dcv_common": None, "dcv_server": "_dcv_server_checked", "dcv_agent": "_dcv_agent_checked",
-                 "dcv_gateway": "_dcv_gateway_checked"}
+                 "dcv_gateway": "_dcv_gateway_checked", "dcv_broker": "_dcv_broker_checked"}
 
 ARGUMENT_SPEC = {
     "roles": {"type": "list", "elements": "str", "required": True, "choices": sorted(CHECKS)},
     "hosts": {"type": "list", "elements": "str"},
 }
+
+
+def _texts(value):
+    """Every text in VALUE (a scalar, or the values of a mapping or a list), as a message would show it."""
+    if isinstance(value, Mapping):
+        return _texts(list(value.values()))
+    if isinstance(value, (list, tuple, set)):
+        return [text for item in value for text in _texts(item)]
+    if value is None or isinstance(value, bool) or to_text(value) == "":
+        return []
+    return [to_text(value)]
+
+
+def _secrets(specs, variables, value):
+    """The texts of the host's values of the options SPECS mark no_log."""
+    found = []
+    for options in specs:
+        for name, option in options.items():
+            if option.get("no_log") and name in variables:
+                try:
+                    found.extend(_texts(value(name)))
+                except AnsibleError:
+                    pass  # no check could read a value that does not render
+    return found
 
 
 class _HostValues(Mapping):
@@ -92,12 +121,19 @@ class ActionModule(ActionBase):
         # one templar for every host: a new one per host would compile every template again
         templar = self._templar.copy_with_new_env()
         problems = []
+        # what the operator should know but refuses nothing (a broker property written unchecked): Ansible prints
+        # each as a [WARNING], also beside a refusal
+        warnings = []
         for host in hosts:
             variables = task_vars if host == current else self._host_variables(host, task_vars)
-            for problem in self._host_problems(params["roles"], specs, templar, variables, templates, shared, proven):
-                problems.append(problem if hosts == [current] else "host %s: %s" % (host, problem))
+            prefix = "" if hosts == [current] else "host %s: " % host
+            found, noted = self._host_problems(params["roles"], specs, templar, variables, templates, shared, proven)
+            problems.extend(prefix + problem for problem in found)
+            warnings.extend(prefix + warning for warning in noted)
+        if warnings:
+            result["warnings"] = warnings
         if problems:
-            raise AnsibleActionFail(" | ".join(problems))
+            raise AnsibleActionFail(" | ".join(problems), result=result)
         flags = dict((CHECKED_FLAGS[role], True) for role in params["roles"] if CHECKED_FLAGS[role])
         # like set_fact: for this run only, never into a fact cache (a cached flag would skip the next run's checks)
         result.update(changed=False, checked_hosts=len(hosts), ansible_facts=flags, _ansible_facts_cacheable=False)
@@ -137,6 +173,7 @@ class ActionModule(ActionBase):
             return rendered[name]
 
         problems = []
+        warnings = []
         for role in roles:
             checks = CHECKS[role]
             options, validator, defaults = specs[role]
@@ -150,7 +187,8 @@ class ActionModule(ActionBase):
                 # the role's own checks speak first: their messages say what the value means and how to fix it; the
                 # spec's cover every other variable, and a value of a type the checks cannot read at all
                 try:
-                    found = self._checks(role, checks, value, variables, templar, templates, proven) or spec_errors
+                    found = (self._checks(role, checks, value, variables, templar, templates, proven, warnings.append)
+                             or spec_errors)
                 except (AttributeError, KeyError, TypeError, ValueError) as exc:
                     found = spec_errors or ["the input of %s cannot be checked: %s" % (role, to_text(exc))]
             except AnsibleActionFail:
@@ -160,9 +198,14 @@ class ActionModule(ActionBase):
             problems.extend(found)
             if found:
                 break  # later roles' checks read what the earlier ones refused
-        return problems
+        if problems or warnings:
+            # a check or the argument spec may quote a value, but never one a role's argument spec marks no_log (the
+            # broker's database password): a message that would show it shows ******** in its place
+            hidden = _secrets([specs[role][0] for role in roles], variables, value)
+            problems, warnings = remove_values(problems, hidden), remove_values(warnings, hidden)
+        return problems, warnings
 
-    def _checks(self, role, checks, value, variables, templar, templates, proven):
+    def _checks(self, role, checks, value, variables, templar, templates, proven, warn):
         missing = [name for name in checks.NEEDS if name not in variables]
         if missing:
             raise AnsibleActionFail("preflight of %s: %s undefined (is the task inside the role?)"
@@ -180,6 +223,8 @@ class ActionModule(ActionBase):
             return checks.problems(values, dcv_broker_names(values["dcv_wiring"]), render, proven)
         if checks is gateway:
             return checks.problems(values, render, self._read, proven)
+        if checks is broker:
+            return checks.problems(values, warn)
         return checks.problems(values)
 
     def _read(self, variable, path):

@@ -22,6 +22,12 @@ description:
   - The checks of V(dcv_gateway) also read the supplied certificate and its key (C(dcv_gateway_certificate_src),
     C(dcv_gateway_private_key_src)) on the control node, found as the P(ansible.builtin.file#lookup) lookup finds
     them, and match them against each other and the gateway's names; no message shows the key.
+  - The checks of V(dcv_broker) cover the broker's wiring, properties, heap size, persistence settings, connection
+    token and session time limits, the session expiry's Python and the form of C(dcv_broker_java_home). A property
+    of C(dcv_broker_extra_properties) the collection does not know is written unchecked and returned as a warning,
+    which Ansible prints.
+  - No message shows the value of a variable the role's argument spec marks C(no_log) (the broker's database
+    password); it is replaced by C(********) wherever a message would quote it.
   - Each role's argument spec (C(meta/argument_specs.yml), entry point C(main), with its types and choices) is
     validated too, for every host, as Ansible validates it where the role is entered. The role's own checks report
     first, since their messages say what a value means and how to fix it; the spec covers every other variable.
@@ -57,7 +63,7 @@ options:
     type: list
     elements: str
     required: true
-    choices: [dcv_agent, dcv_common, dcv_gateway, dcv_server]
+    choices: [dcv_agent, dcv_broker, dcv_common, dcv_gateway, dcv_server]
   hosts:
     description: Inventory hosts to check; default the host the task runs for.
     type: list

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_wiring
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.preflight import broker
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.module_utils.test_preflight_gateway import (
     certificate_pair)
 from ansible_collections.dcvkit.session_manager.tests.unit.roles.role_playbook import ROLES, role_tasks, run_plays
@@ -67,25 +68,23 @@ GATEWAY_SOURCES = ("dcv_gateway", "preflight.yml", ["Refuse allowed sources that
                    dict(role_defaults("dcv_gateway", "dcv_gateway_allowed_sources", "dcv_gateway_health_check_sources"),
                         dcv_firewall_manage=True, _dcv_gateway_ufw_status={"skipped": True},
                         **role_vars("dcv_gateway", "dcv_gateway_sources_restricted")))
-BROKER_TOKEN = ("dcv_broker", "preflight.yml",
-                ["Check the connection token lifetime is a whole number of minutes",
-                 "Refuse a connection token that outlives dcv_session_max_age_minutes"],
-                dict(role_defaults("dcv_broker", "dcv_broker_connect_session_token_minutes"),
-                     **role_defaults("dcv_common", "dcv_session_max_age_minutes")))
-BROKER_IDLE = ("dcv_broker", "preflight.yml",
-               ["Refuse an idle limit that contradicts the connection token lifetime or dcv_session_max_age_minutes"],
-               dict(role_defaults("dcv_broker", "dcv_broker_connect_session_token_minutes"),
-                    **role_defaults("dcv_common", "dcv_session_max_age_minutes", "dcv_session_idle_minutes")))
-BROKER_EXPIRY_PYTHON = ("dcv_broker", "preflight.yml", ["Check the Python the session expiry runs with"],
-                        role_defaults("dcv_broker", "dcv_broker_session_expiry_python"))
-BROKER_PERSISTENCE = ("dcv_broker", "preflight_persistence.yml",
-                      ["Check the persistence settings", "Refuse persistence settings the broker cannot use",
+# The broker's checks of its variables are the first task of its preflight, the same action, read by name: every
+# variable the checks read is the role's default unless the case sets it, and testhost is the broker of the wiring
+BROKER_CHECKS = "Refuse bad input before anything changes (the broker's checks, on the control node)"
+BROKER_INPUT = dict(role_defaults("dcv_broker", *[name for name in broker.NEEDS if name.startswith("dcv_broker_")]),
+                    dcv_wiring={"broker_hosts": ["testhost"]},
+                    **role_defaults("dcv_common", "dcv_session_max_age_minutes", "dcv_session_idle_minutes"))
+BROKER_PROPERTIES = ("dcv_broker", "preflight.yml", [BROKER_CHECKS], BROKER_INPUT)
+BROKER_TOKEN = ("dcv_broker", "preflight.yml", [BROKER_CHECKS], BROKER_INPUT)
+BROKER_IDLE = ("dcv_broker", "preflight.yml", [BROKER_CHECKS], BROKER_INPUT)
+BROKER_EXPIRY_PYTHON = ("dcv_broker", "preflight.yml", [BROKER_CHECKS], BROKER_INPUT)
+# the settings are checked by the action, the database host is resolved by the tasks that follow it (one file each)
+BROKER_PERSISTENCE = ("dcv_broker", ["preflight.yml", "preflight_persistence.yml", "preflight_persistence.yml",
+                                     "preflight_persistence.yml"],
+                      [BROKER_CHECKS, "Find the database host of dcv_broker_jdbc_url",
                        "Resolve the database host on the broker host",
                        "Refuse a database host the broker host cannot resolve"],
-                      role_defaults("dcv_broker", "dcv_broker_persistence", "dcv_broker_jdbc_url", "dcv_broker_jdbc_user",
-                                    "dcv_broker_jdbc_password", "dcv_broker_dynamodb_region",
-                                    "dcv_broker_dynamodb_table_prefix", "dcv_broker_dynamodb_table_rcu",
-                                    "dcv_broker_dynamodb_table_wcu"))
+                      BROKER_INPUT)
 JDBC_PASSWORD = "Pa55-w0rd-never-shown"
 # a cluster of testhost and broker-2, whose dcv_host_addresses are not known
 TWO_BROKERS = {"broker_hosts": ["testhost", "broker-2"],
@@ -256,6 +255,10 @@ CASES = [
      ["neither firewalld nor ufw is active"]),
     ("sources-ufw-enabled", GATEWAY_SOURCES,
      dict(firewall(ufw="active", ufw_status="Status: active\n"), dcv_gateway_allowed_sources=["10.0.0.0/16"]), None),
+    # the broker's properties: the role's own keys are refused, a key newer than the collection is written unchecked
+    ("property-role-managed", BROKER_PROPERTIES, {"dcv_broker_properties": {"client-to-broker-connector-https-port": 9000}},
+     ["dcv_broker_properties: key 'client-to-broker-connector-https-port' is set by the role from dcv_broker_client_port"]),
+    ("property-unchecked-extra", BROKER_PROPERTIES, {"dcv_broker_extra_properties": {"brand-new-key": "1"}}, None),
     # sm-admin "Broker configuration file": connect-session-token-duration-minutes, minutes (default 60)
     ("token-defaults", BROKER_TOKEN, {}, None),
     ("token-zero", BROKER_TOKEN, {"dcv_broker_connect_session_token_minutes": 0},
@@ -326,6 +329,9 @@ CASES = [
      ["dcv_broker_jdbc_url jdbc:mariadb://localhost/dcvsm does not start with jdbc:mysql://"]),
     ("persistence-mysql-password-in-url", BROKER_PERSISTENCE,
      mysql("jdbc:mysql://localhost/dcvsm?password=%s" % JDBC_PASSWORD), ["carries password= in its query"]),
+    # a message that would quote the password (here the URL names a database like it) shows ******** in its place
+    ("persistence-url-quotes-password", BROKER_PERSISTENCE, mysql("jdbc:mariadb://localhost/%s" % JDBC_PASSWORD),
+     ["dcv_broker_jdbc_url jdbc:mariadb://localhost/******** does not start with jdbc:mysql://"]),
     ("persistence-mysql-no-user", BROKER_PERSISTENCE, mysql("jdbc:mysql://localhost/dcvsm", user=""),
      ["dcv_broker_jdbc_user is empty but dcv_broker_persistence is mysql"]),
     ("persistence-mysql-no-password", BROKER_PERSISTENCE, mysql("jdbc:mysql://localhost/dcvsm", password=""),
@@ -364,7 +370,8 @@ def outcomes(tmp_path_factory):
                 "vars": play_vars}]
             play_vars = {}
         else:
-            tasks = role_tasks(role, file_name, *names)
+            files = [file_name] * len(names) if isinstance(file_name, str) else file_name
+            tasks = [task for part, name in zip(files, names) for task in role_tasks(role, part, name)]
         plays.append({"name": case_id, "hosts": "all", "gather_facts": False, "vars": play_vars, "tasks": tasks})
     return run_plays(tmp, plays, ["testhost"])
 
@@ -387,6 +394,13 @@ def test_no_result_shows_the_database_password(outcomes):
     for case_id, group, _variables, _expected in CASES:
         if group is BROKER_PERSISTENCE:
             assert JDBC_PASSWORD not in repr(outcomes[case_id]), case_id
+
+
+def test_unchecked_extra_properties_reach_the_operator_as_warnings(outcomes):
+    result = outcomes["property-unchecked-extra"][0]
+    assert not result.get("failed"), result
+    assert ["dcv_broker_extra_properties: key 'brand-new-key' is not in this collection's list of broker properties; "
+            "it is written as given, unchecked"] == [str(warning) for warning in result["warnings"]], result
 
 
 def test_the_cluster_ports_are_for_the_other_brokers_only(tmp_path):

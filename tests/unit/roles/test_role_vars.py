@@ -18,6 +18,7 @@ import yaml
 from ansible_collections.dcvkit.session_manager.plugins.filter.wiring import dcv_wiring
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import pki_ca, pki_files, pki_x509
 from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_config_formats import parse_java_properties
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.preflight import broker
 from ansible_collections.dcvkit.session_manager.tests.unit.roles.role_playbook import ROLES, role_tasks, run_plays
 
 HOST = "testhost"
@@ -134,7 +135,8 @@ GATEWAY_TLS_CASES = [
      {"broker-client.pem": False, "broker-client.key": True, "ca.pem": False, "gateway.pem": False, "gateway.key": True}),
 ]
 
-JAVA_PREFLIGHT = ["Check the form of dcv_broker_java_home", "Look for the Java 11 home on the host when the role installs no Java",
+JAVA_PREFLIGHT = ["Refuse bad input before anything changes (the broker's checks, on the control node)",
+                  "Look for the Java 11 home on the host when the role installs no Java",
                   "Choose the broker's Java home (broker-java-home)",
                   "Refuse a broker without a Java home when the role installs none"]
 DERIVED = "/usr/lib/jvm/java-11-amazon-corretto.x86_64"
@@ -176,6 +178,12 @@ def _truncated_ca(path):
     pki_files.write_atomically(key_path, pki_x509.private_key_pkcs8_pem(key, None), -1, -1, 0o600)
     pem = pki_x509.certificate_pem(pki_ca.build_ca_certificate(key, "Test CA", 30)).encode("ascii")
     pki_files.write_atomically(cert_path, pem[:len(pem) // 2], -1, -1, 0o644)
+
+
+def role_defaults(role, names):
+    with open(role_file(role, "defaults", "main.yml")) as handle:
+        defaults = yaml.safe_load(handle)
+    return dict((name, defaults[name]) for name in names)
 
 
 def _write_yaml(path, data):
@@ -237,9 +245,14 @@ def outcomes(tmp_path_factory):
                       "vars": {"dcv_ca_path": ca_dir, "dcv_ca_common_name": "Test CA", "dcv_ca_valid_days": 30,
                                "dcv_ca_key_type": "ecdsa", "dcv_ca_key_passphrase": "", "dcv_ca_rotate": rotate},
                       "tasks": role_tasks("dcv_common", "ca.yml", *CA_TASKS)})
+    # the broker's checks (the form of dcv_broker_java_home among them) read the role's defaults of every other
+    # variable they check; testhost is the broker of the wiring
+    checked = dict(role_defaults("dcv_broker", [name for name in broker.NEEDS if name.startswith("dcv_broker_")]),
+                   dcv_wiring={"broker_hosts": [HOST]},
+                   **role_defaults("dcv_common", ["dcv_session_max_age_minutes", "dcv_session_idle_minutes"]))
     for case_id, inputs, _expected in JAVA_CASES:
-        variables = dict({"dcv_broker_java_home_derived": DERIVED, "dcv_broker_java_home_candidates": [DERIVED]},
-                         **inputs)
+        variables = dict(checked, dcv_broker_java_home_derived=DERIVED, dcv_broker_java_home_candidates=[DERIVED])
+        variables.update(inputs)
         plays.append({"name": case_id, "hosts": HOST, "gather_facts": False, "vars": variables,
                       "tasks": role_tasks("dcv_broker", "preflight.yml", *JAVA_PREFLIGHT)})
     results = run_plays(tmp, plays, [HOST] + [case[0] for case in CA_CASES],
