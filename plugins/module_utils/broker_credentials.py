@@ -17,9 +17,6 @@ import os
 import re
 import tempfile
 
-from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PRODUCTS
-
-DEFAULT_DIRECTORY = PRODUCTS['broker']['config_dir']
 FILE_MODE = 0o600
 
 _CLIENT_ID = re.compile(r'^\s*client-id\s*:\s*(\S+)\s*$', re.MULTILINE | re.IGNORECASE)
@@ -30,9 +27,11 @@ class CredentialsError(Exception):
     pass
 
 
-def default_path(client_name):
+def default_path(client_name, directory):
+    """Where a client's credentials live in DIRECTORY (the broker's configuration directory). This file stays on the
+    standard library: the session expiry program runs it on the broker host."""
     safe = re.sub(r'[^A-Za-z0-9_.-]', '_', client_name)
-    return os.path.join(DEFAULT_DIRECTORY, 'api-client-%s.json' % safe)
+    return os.path.join(directory, 'api-client-%s.json' % safe)
 
 
 def parse_registration(output):

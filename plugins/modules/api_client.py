@@ -142,6 +142,7 @@ from ansible_collections.dcvkit.session_manager.plugins.module_utils.broker_cred
     repair_file,
     write_file,
 )
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PRODUCTS
 
 
 class BrokerCli(object):
@@ -268,7 +269,7 @@ def main():
         supports_check_mode=True,
     )
     name = module.params['name']
-    path = module.params['path'] or default_path(name)
+    path = module.params['path'] or default_path(name, PRODUCTS['broker']['config_dir'])
     if os.geteuid() != 0:
         module.fail_json(msg='api_client must run as root (become: true): the broker CLI and the '
                              'root-only credentials file need it')

@@ -10,6 +10,8 @@ import jinja2
 import pytest
 import yaml
 
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import product
+
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "roles", "dcv_common")
 
 
@@ -19,6 +21,10 @@ def _context(facts):
         with open(os.path.join(ROLE, part, "main.yml")) as handle:
             context.update(yaml.safe_load(handle))
     context["ansible_facts"] = facts
+    # the package names are the product catalog's (tests/unit/roles/test_role_products.py renders the role's variable
+    # with Ansible and compares it with the catalog); this bare Jinja renders text, so the value is put in directly
+    assert context["dcv_common_package_names"] == "{{ '*' | dcvkit.session_manager.dcv_product('package') }}"
+    context["dcv_common_package_names"] = product("*", "package")
     return context
 
 

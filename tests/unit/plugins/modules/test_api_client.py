@@ -12,6 +12,7 @@ import stat
 import pytest
 
 from ansible_collections.dcvkit.session_manager.plugins.module_utils import broker_credentials
+from ansible_collections.dcvkit.session_manager.plugins.module_utils.dcv_products import PRODUCTS
 from ansible_collections.dcvkit.session_manager.plugins.modules import api_client as api_client_module
 from ansible_collections.dcvkit.session_manager.tests.unit.plugins.broker_fixtures.module_runner import run_module
 
@@ -187,9 +188,12 @@ def test_missing_cli_is_reported(tmp_path, monkeypatch, store):
 
 
 def test_default_path_is_under_the_broker_directory():
-    assert broker_credentials.default_path('automation') == \
+    # the module's default: the broker's configuration directory of the product catalog
+    directory = PRODUCTS['broker']['config_dir']
+    assert broker_credentials.default_path('automation', directory) == \
         '/etc/dcv-session-manager-broker/api-client-automation.json'
-    assert broker_credentials.default_path('../evil') == '/etc/dcv-session-manager-broker/api-client-.._evil.json'
+    assert broker_credentials.default_path('../evil', directory) == \
+        '/etc/dcv-session-manager-broker/api-client-.._evil.json'
 
 
 @pytest.mark.parametrize('output, expected', [
