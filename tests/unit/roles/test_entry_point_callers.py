@@ -23,8 +23,7 @@ with open(os.path.join(ROLES, "dcv_common", "meta", "argument_specs.yml")) as _h
 def _includes(tasks):
     for task in tasks or []:
         for key in ("block", "rescue", "always"):
-            for found in _includes(task.get(key)):
-                yield found
+            yield from _includes(task.get(key))
         include = task.get("ansible.builtin.include_role")
         if include and include.get("name") == "dcvkit.session_manager.dcv_common" and include.get("tasks_from"):
             yield task
