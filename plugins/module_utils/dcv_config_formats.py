@@ -304,6 +304,12 @@ def ini_pending(items, text):
 _INI_SECTION = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]\s*$")
 
 
+def _ini_section(line):
+    """The name of the section LINE opens, or None."""
+    match = _INI_SECTION.match(line)
+    return match.group(1) if match else None
+
+
 def _ini_option(line, option, inactive=False):
     """Whether LINE sets OPTION (``option=value``; with INACTIVE, a commented-out ``#option=value``)."""
     text = line.strip()
@@ -327,22 +333,22 @@ def ini_merged(text, items):
     for item in pending:
         section, option = item["section"], item["option"]
         setting = None if item.get("state", "present") == "absent" else "%s=%s" % (option, item["value"])
-        start = next((i for i, line in enumerate(lines)
-                      if _INI_SECTION.match(line) and _INI_SECTION.match(line).group(1) == section), None)
+        start = next((i for i, line in enumerate(lines) if _ini_section(line) == section), None)
         if start is None:
             if setting is not None:
                 lines += ([""] if lines and lines[-1].strip() else []) + ["[%s]" % section, setting]
             continue
-        end = next((i for i in range(start + 1, len(lines)) if _INI_SECTION.match(lines[i])), len(lines))
+        end = next((i for i in range(start + 1, len(lines)) if _ini_section(lines[i]) is not None), len(lines))
         active = [i for i in range(start + 1, end) if _ini_option(lines[i], option)]
-        for i in reversed(active[1:] if setting is not None else active):
+        dropped = active[1:] if setting is not None else active
+        for i in reversed(dropped):
             del lines[i]
+        end -= len(dropped)
         if setting is None:
             continue
         if active:
             lines[active[0]] = setting
             continue
-        end = next((i for i in range(start + 1, len(lines)) if _INI_SECTION.match(lines[i])), len(lines))
         inactive = [i for i in range(start + 1, end) if _ini_option(lines[i], option, inactive=True)]
         if inactive:
             lines[inactive[0]] = setting
